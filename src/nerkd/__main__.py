@@ -1,0 +1,3 @@
+from nerkd.cli.app import main
+
+main()

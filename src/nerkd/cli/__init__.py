@@ -1,0 +1,1 @@
+"""Command-line adapters: each verb parses options, opens streams and calls one core function."""

@@ -1,0 +1,54 @@
+"""The ``nerkd`` command: subcommands are registered here; heavy libraries load inside them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from nerkd import __version__
+from nerkd.cli import common, convert, evaluate
+
+app = typer.Typer(
+    name="nerkd",
+    help="Distil an LLM's named-entity knowledge into a small, fast NER model. "
+    "Commands read and write JSONL/CoNLL on files or stdin/stdout, so they pipe.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals can hold an API key
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"nerkd {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show tracebacks and extra messages.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    common.set_verbose(verbose)
+
+
+app.command("convert", help="Convert records between JSONL, CoNLL and text, and tag schemes.")(
+    common.command(convert.convert)
+)
+app.command("eval", help="Score predictions against gold: entity P/R/F1, per type, errors.")(
+    common.command(evaluate.evaluate)
+)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except BrokenPipeError:
+        raise SystemExit(common.quiet_broken_pipe().exit_code) from None

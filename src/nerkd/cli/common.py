@@ -1,0 +1,132 @@
+"""Conventions every command shares, declared once: options, the stderr console, progress
+bars, and the mapping of errors to one-line messages and exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+
+import typer
+
+from nerkd.core.errors import NerkdError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+F = TypeVar("F", bound=Callable[..., Any])
+_state = {"verbose": False}
+
+InputArg = Annotated[str, typer.Argument(help="Input file (.jsonl, .conll, .txt, .gz) or - for stdin.")]
+OutputOpt = Annotated[
+    str, typer.Option("--output", "-o", help="Output file (written atomically) or - for stdout.")
+]
+FromOpt = Annotated[
+    Literal["jsonl", "conll", "text"] | None,
+    typer.Option("--from", help="Input format; default: from the extension, else sniffed."),
+]
+ToOpt = Annotated[
+    Literal["jsonl", "conll", "text"] | None,
+    typer.Option("--to", help="Output format; default: from the output extension, else jsonl."),
+]
+SchemeOpt = Annotated[
+    Literal["iob2", "iob1", "bioes"],
+    typer.Option("--scheme", help="Tag scheme to write (input schemes are detected)."),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.")]
+
+
+def set_verbose(verbose: bool) -> None:
+    _state["verbose"] = verbose
+
+
+def debug_enabled() -> bool:
+    return _state["verbose"] or os.environ.get("NERKD_DEBUG", "") not in ("", "0")
+
+
+@functools.cache
+def console() -> Console:
+    """The one console for messages; it writes to stderr, never to stdout."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def info(message: str) -> None:
+    """A message for a person: shown only when stderr is a terminal (or with --verbose)."""
+    if sys.stderr.isatty() or debug_enabled():
+        console().print(message)
+
+
+def progress() -> Progress:
+    """A transient progress bar on stderr, disabled when stderr is not a terminal."""
+    from rich.progress import Progress
+
+    return Progress(
+        console=console(), redirect_stdout=False, redirect_stderr=False, transient=True,
+        disable=not sys.stderr.isatty(),
+    )
+
+
+def notice_stdin(path: str) -> None:
+    """Say so when we wait for a person to type into stdin."""
+    if path == "-" and sys.stdin.isatty():
+        print("nerkd: reading from stdin (end with Ctrl-D)", file=sys.stderr)
+
+
+def write_json(obj: Any) -> None:
+    """One JSON document on stdout: the data a command returns."""
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    print(f"nerkd: error: {message}", file=sys.stderr)
+    return typer.Exit(code)
+
+
+def command(fn: F) -> F:
+    """Map every failure of a command to a one-line message and an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except NerkdError as error:
+            if debug_enabled():
+                raise
+            raise fail(str(error)) from None
+        except BrokenPipeError:
+            raise quiet_broken_pipe() from None
+        except KeyboardInterrupt:
+            raise fail("interrupted", 130) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as error:  # noqa: BLE001 - last line of defence, no traceback
+            if debug_enabled():
+                raise
+            raise fail(f"{type(error).__name__}: {error} (--verbose shows the traceback)") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def quiet_broken_pipe() -> typer.Exit:
+    """The reader went away (``| head``): stop quietly, and stop Python's exit-time flush
+    from complaining about the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # stdout is not a real file (tests)
+    return typer.Exit(0)
+
+
+def counted(items: Iterable[Any], counter: list[int]) -> Iterator[Any]:
+    """Pass items through, counting them into ``counter[0]``."""
+    for item in items:
+        counter[0] += 1
+        yield item

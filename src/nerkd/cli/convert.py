@@ -1,0 +1,23 @@
+"""``nerkd convert``: bring data in and out (JSONL, CoNLL, text; IOB1/IOB2/BIOES)."""
+
+from __future__ import annotations
+
+from nerkd.cli.common import FromOpt, InputArg, OutputOpt, SchemeOpt, ToOpt, notice_stdin
+
+
+def convert(
+    input: InputArg = "-",
+    output: OutputOpt = "-",
+    from_format: FromOpt = None,
+    to_format: ToOpt = None,
+    scheme: SchemeOpt = "iob2",
+) -> None:
+    """Read records in any supported format and write them in another.
+
+    Example: nerkd convert eng.train --to jsonl -o train.jsonl
+    """
+    from nerkd.core.formats import format_from_name, read_records, write_records
+
+    notice_stdin(input)
+    records = read_records(input, from_format)
+    write_records(records, output, to_format or format_from_name(output) or "jsonl", scheme)

@@ -1,0 +1,72 @@
+"""``nerkd eval``: entity-level scores of predictions (or teacher silver) against gold."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any, Literal
+
+import typer
+
+from nerkd.cli.common import FromOpt, console, notice_stdin, write_json
+
+ModeOpt = Annotated[
+    Literal["conlleval", "strict"],
+    typer.Option(
+        "--mode",
+        help="conlleval (default; the number papers report: an I- after O starts an entity) "
+        "or strict IOB2 (ill-formed entities count as wrong).",
+    ),
+]
+
+
+def evaluate(
+    gold: Annotated[str, typer.Argument(help="Gold records (file or -).")],
+    pred: Annotated[str, typer.Argument(help="Predicted records, same sentences in the same order.")],
+    mode: ModeOpt = "conlleval",
+    examples: Annotated[int, typer.Option("--examples", help="Examples per error kind.")] = 5,
+    table: Annotated[
+        bool | None, typer.Option("--table/--no-table", help="Rich table on stderr (default: if a terminal).")
+    ] = None,
+    gold_format: FromOpt = None,
+) -> None:
+    """Print a JSON report on stdout: P/R/F1 per type, micro and macro, token accuracy, errors.
+
+    Example: nerkd eval test.conll predictions.jsonl --mode strict
+    """
+    from nerkd.core.evaluate import evaluate_records
+    from nerkd.core.formats import read_records
+
+    notice_stdin(gold if gold == "-" else pred)
+    report = evaluate_records(
+        read_records(gold, gold_format), read_records(pred), mode=mode, max_examples=examples,
+        names=(gold, pred),
+    )
+    write_json(report)
+    if table if table is not None else sys.stderr.isatty():
+        console().print(report_table(report))
+
+
+def report_table(report: dict[str, Any]) -> Any:
+    """Per-type and overall scores, then error counts, as one rich renderable."""
+    from rich.console import Group
+    from rich.table import Table
+
+    scores = Table(title=f"entity scores ({report['mode']} mode)", title_justify="left")
+    for column in ("type", "precision", "recall", "f1", "support"):
+        scores.add_column(column, justify="left" if column == "type" else "right")
+    for name, row in report["per_type"].items():
+        scores.add_row(name, *_score_cells(row))
+    scores.add_section()
+    for name in ("micro", "macro"):
+        scores.add_row(name, *_score_cells(report[name]))
+    errors = Table(title=f"errors (token accuracy {report['token_accuracy']:.4f})",
+                   title_justify="left")
+    errors.add_column("kind")
+    errors.add_column("count", justify="right")
+    for kind, entry in report["errors"].items():
+        errors.add_row(kind.replace("_", " "), str(entry["count"]))
+    return Group(scores, errors)
+
+
+def _score_cells(row: dict[str, Any]) -> list[str]:
+    return [f"{row[k]:.4f}" for k in ("precision", "recall", "f1")] + [str(row["support"])]

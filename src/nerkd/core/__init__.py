@@ -1,0 +1,1 @@
+"""Typed core functions behind every command. Core never prints and never exits."""

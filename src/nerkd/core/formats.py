@@ -1,0 +1,203 @@
+"""Record readers and writers for JSONL, CoNLL and raw text, with format sniffing.
+
+Readers are lazy iterators: memory stays flat however large the input. Every error names the
+file and line it comes from.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Literal
+
+import jsonlines
+
+from nerkd.core.errors import NerkdError
+from nerkd.core.io import display_name, open_output, read_lines
+from nerkd.core.records import Record, make_record, record_from_json
+from nerkd.core.tags import TAG_RE, Scheme, check_tag, from_iob2
+
+Format = Literal["jsonl", "conll", "text"]
+FORMATS: tuple[Format, ...] = ("jsonl", "conll", "text")
+Lines = Iterator[tuple[int, str]]
+
+DOCSTART = "-DOCSTART-"
+MAX_CONLL_LINE = 100_000  # characters; a token line longer than this is not CoNLL
+SNIFF_LINES = 50
+_EXTENSIONS: dict[str, Format] = {
+    ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
+    ".conll": "conll", ".conllu": "conll", ".bio": "conll", ".iob": "conll", ".iob2": "conll",
+    ".bioes": "conll", ".tsv": "conll",
+}
+
+
+def format_from_name(path: str | Path) -> Format | None:
+    """The format an extension promises (``.gz`` looked through); None if it promises none."""
+    suffixes = Path(str(path)).suffixes
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return _EXTENSIONS.get(suffixes[-1].lower()) if suffixes else None
+
+
+def sniff(lines: list[str]) -> Format:
+    """Guess the format of the first lines of a file (``.txt`` may hold CoNLL or raw text)."""
+    content = [line for line in lines if line.strip()]
+    if not content:
+        return "text"
+    if content[0].lstrip().startswith("{"):
+        return "jsonl"
+    tokens_lines = [line.split() for line in content if not line.startswith(DOCSTART)]
+    if tokens_lines and all(len(c) >= 2 and TAG_RE.match(c[-1]) for c in tokens_lines):
+        return "conll"
+    return "text"
+
+
+def read_records(
+    path: str | Path, fmt: Format | None = None, *, tokenize: object = None
+) -> Iterator[Record]:
+    """Records of one file (or ``-``), in order, lazily; the format is sniffed when not given."""
+    lines = read_lines(path)
+    if fmt is None:
+        fmt = format_from_name(path)
+    if fmt is None:
+        head = list(itertools.islice(lines, SNIFF_LINES))
+        fmt = sniff([line for _, line in head])
+        lines = itertools.chain(head, lines)
+    name = display_name(path)
+    stem = "stdin" if name == "<stdin>" else Path(name.removesuffix(".gz")).stem
+    reader = {"jsonl": _read_jsonl, "conll": _read_conll, "text": _read_text}[fmt]
+    return _locate_errors(reader(lines, stem, tokenize), name)
+
+
+def _locate_errors(records: Iterator[tuple[int, Record]], name: str) -> Iterator[Record]:
+    line = None
+    try:
+        for line, record in records:
+            yield record
+    except NerkdError as error:
+        raise error.located(name, line) from None
+
+
+def _read_jsonl(lines: Lines, stem: str, tokenize: object) -> Iterator[tuple[int, Record]]:
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise NerkdError(f"invalid JSON: {error.msg} (column {error.colno})", line=number) from None
+        try:
+            yield number, record_from_json(obj, tokenize)  # type: ignore[arg-type]
+        except NerkdError as error:
+            raise error.located(line=number) from None
+
+
+def _read_text(lines: Lines, stem: str, tokenize: object) -> Iterator[tuple[int, Record]]:
+    from nerkd.core.tokenize import sentences
+
+    for number, line in lines:
+        for k, sentence in enumerate(sentences(line)):
+            start, end = sentence[0].start, sentence[-1].end
+            record = make_record(
+                [t.text for t in sentence],
+                text=line[start:end],
+                offsets=[(t.start - start, t.end - start) for t in sentence],
+                id=f"{stem}-{number}-{k}",
+            )
+            yield number, record
+
+
+def _read_conll(lines: Lines, stem: str, tokenize: object) -> Iterator[tuple[int, Record]]:
+    rows: list[list[str]] = []
+    first_line, docstart, count, width = 0, None, 0, 0
+    for number, line in lines:
+        if len(line) > MAX_CONLL_LINE:
+            raise NerkdError(f"line of {len(line)} characters is not a CoNLL token line", line=number)
+        columns = line.split()
+        if columns and columns[0] == DOCSTART:
+            if rows:
+                yield first_line, _conll_record(rows, stem, count, docstart)
+                rows, docstart, count = [], None, count + 1
+            elif docstart is not None:  # an empty document: keep its marker
+                yield number, _conll_record([], stem, count, docstart)
+                count += 1
+            docstart = line.strip()
+            continue
+        if not columns:
+            if rows:
+                yield first_line, _conll_record(rows, stem, count, docstart)
+                rows, docstart, count = [], None, count + 1
+            continue
+        width = width or len(columns)
+        _check_row(columns, width, number)
+        first_line = first_line if rows else number
+        rows.append(columns)
+    if rows or docstart is not None:
+        yield first_line, _conll_record(rows, stem, count, docstart)
+
+
+def _check_row(columns: list[str], width: int, number: int) -> None:
+    if len(columns) != width:
+        raise NerkdError(
+            f"expected {width} columns like the first token line, got {len(columns)}", line=number
+        )
+    if width > 1:
+        try:
+            check_tag(columns[-1])
+        except NerkdError as error:
+            raise error.located(line=number) from None
+
+
+def _conll_record(rows: list[list[str]], stem: str, index: int, docstart: str | None) -> Record:
+    tokens = [row[0] for row in rows]
+    labelled = bool(rows) and len(rows[0]) > 1
+    tags = [row[-1] for row in rows] if labelled else None
+    middle = [row[1:-1] for row in rows] if labelled else None
+    columns = middle if middle and any(middle) else None
+    return make_record(tokens, tags, id=f"{stem}-{index}", columns=columns, docstart=docstart)
+
+
+def write_records(
+    records: Iterable[Record], path: str | Path = "-", fmt: Format = "jsonl",
+    scheme: Scheme = "iob2",
+) -> int:
+    """Write records (streaming to stdout, or atomically to a file); return how many."""
+    writer = {"jsonl": _write_jsonl, "conll": _write_conll, "text": _write_text}[fmt]
+    with open_output(path) as stream:
+        return writer(records, stream, scheme)
+
+
+def _write_jsonl(records: Iterable[Record], stream: IO[str], scheme: Scheme) -> int:
+    dumps = functools.partial(json.dumps, ensure_ascii=False)
+    writer = jsonlines.Writer(stream, dumps=dumps, flush=stream.isatty())
+    count = 0
+    for count, record in enumerate(records, start=1):
+        obj = record.to_json()
+        if record.tags is not None and scheme != "iob2":
+            obj["tags"] = from_iob2(record.tags, scheme)
+        writer.write(obj)
+    return count
+
+
+def _write_conll(records: Iterable[Record], stream: IO[str], scheme: Scheme) -> int:
+    count = 0
+    for count, record in enumerate(records, start=1):
+        if record.docstart is not None:
+            stream.write(record.docstart + "\n\n")
+        tags = from_iob2(record.tags, scheme) if record.tags is not None else None
+        for i, token in enumerate(record.tokens):
+            row = [token, *(record.columns[i] if record.columns else [])]
+            stream.write(" ".join(row + ([tags[i]] if tags is not None else [])) + "\n")
+        if record.tokens:
+            stream.write("\n")
+    return count
+
+
+def _write_text(records: Iterable[Record], stream: IO[str], scheme: Scheme) -> int:
+    count = 0
+    for count, record in enumerate(records, start=1):
+        stream.write(record.text.replace("\n", " ") + "\n")
+    return count

@@ -1,0 +1,61 @@
+"""Character offsets: tokens located in their text, token spans <-> character spans."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from nerkd.core.errors import NerkdError
+from nerkd.core.tags import TokenSpan
+
+Offsets = list[tuple[int, int]]
+
+
+def joined_offsets(tokens: Sequence[str]) -> Offsets:
+    """Offsets of ``tokens`` in ``" ".join(tokens)``."""
+    offsets: Offsets = []
+    position = 0
+    for token in tokens:
+        offsets.append((position, position + len(token)))
+        position += len(token) + 1
+    return offsets
+
+
+def align_tokens(tokens: Sequence[str], text: str) -> Offsets:
+    """Locate each token in ``text``, in order; tokens must appear verbatim."""
+    if text == " ".join(tokens):
+        return joined_offsets(tokens)
+    offsets: Offsets = []
+    position = 0
+    for i, token in enumerate(tokens):
+        start = text.find(token, position)
+        if start < 0 or text[position:start].strip():
+            raise NerkdError(f"token {i} '{token}' not found in text after offset {position}")
+        offsets.append((start, start + len(token)))
+        position = start + len(token)
+    return offsets
+
+
+def char_spans(text: str, offsets: Offsets, spans: Sequence[TokenSpan]) -> list[dict]:
+    """Token spans as ``{"start", "end", "label", "text"}`` character spans into ``text``."""
+    result = []
+    for span in spans:
+        start, end = offsets[span.start][0], offsets[span.end - 1][1]
+        result.append({"start": start, "end": end, "label": span.label, "text": text[start:end]})
+    return result
+
+
+def snap_to_tokens(offsets: Offsets, start: int, end: int) -> tuple[int, int] | None:
+    """Smallest token range covering every token that overlaps ``[start, end)``; None if none."""
+    covered = [i for i, (s, e) in enumerate(offsets) if s < end and e > start]
+    return (covered[0], covered[-1] + 1) if covered else None
+
+
+def token_spans(offsets: Offsets, spans: Sequence[dict]) -> list[TokenSpan]:
+    """Character spans snapped to token boundaries; a span covering no token is an error."""
+    result = []
+    for span in spans:
+        snapped = snap_to_tokens(offsets, int(span["start"]), int(span["end"]))
+        if snapped is None:
+            raise NerkdError(f"span {span['start']}-{span['end']} covers no token")
+        result.append(TokenSpan(snapped[0], snapped[1], str(span["label"])))
+    return result

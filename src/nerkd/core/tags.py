@@ -1,0 +1,107 @@
+"""Tag schemes: read IOB1, IOB2, BIOES (and BILOU); convert; tags <-> token spans.
+
+Every scheme is normalised to IOB2 the same way: ``S-``/``U-`` become ``B-``, ``E-``/``L-``
+become ``I-``, and an ``I-X`` that does not continue an ``X`` entity becomes ``B-X``. For IOB1
+input that is exactly the IOB1 -> IOB2 conversion; for IOB2 input it *repairs* an ``I-`` after
+``O`` (or after another type) by starting a new entity, as conlleval does. Nothing is rejected
+except tags that belong to no scheme.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Literal, NamedTuple
+
+from nerkd.core.errors import NerkdError
+
+Scheme = Literal["iob1", "iob2", "bioes"]
+SCHEMES: tuple[Scheme, ...] = ("iob1", "iob2", "bioes")
+
+TAG_RE = re.compile(r"^(?:O|[BIESLU]-\S+)$")
+_TO_IOB2_PREFIX = {"B": "B", "I": "I", "S": "B", "U": "B", "E": "I", "L": "I"}
+
+
+class TokenSpan(NamedTuple):
+    """Entity over tokens ``start`` (inclusive) to ``end`` (exclusive)."""
+
+    start: int
+    end: int
+    label: str
+
+
+def check_tag(tag: str) -> None:
+    if not TAG_RE.match(tag):
+        raise NerkdError(f"'{tag}' is not an IOB1/IOB2/BIOES tag (expected O, B-X, I-X, E-X or S-X)")
+
+
+def split_tag(tag: str) -> tuple[str, str]:
+    """``'B-PER'`` -> ``('B', 'PER')``; ``'O'`` -> ``('O', '')``."""
+    return ("O", "") if tag == "O" else (tag[0], tag[2:])
+
+
+def to_iob2(tags: Sequence[str]) -> list[str]:
+    """Normalise any supported scheme to IOB2 (see the module docstring for the rule)."""
+    out: list[str] = []
+    previous_label = ""
+    for tag in tags:
+        check_tag(tag)
+        prefix, label = split_tag(tag)
+        if prefix == "O":
+            out.append("O")
+            previous_label = ""
+            continue
+        prefix = _TO_IOB2_PREFIX[prefix]
+        if prefix == "I" and previous_label != label:
+            prefix = "B"
+        out.append(f"{prefix}-{label}")
+        previous_label = label
+    return out
+
+
+def iob2_spans(tags: Sequence[str]) -> list[TokenSpan]:
+    """Entities of an IOB2 sequence (normalising first, so any scheme works)."""
+    spans: list[TokenSpan] = []
+    for i, tag in enumerate(to_iob2(tags)):
+        prefix, label = split_tag(tag)
+        if prefix == "B":
+            spans.append(TokenSpan(i, i + 1, label))
+        elif prefix == "I":
+            spans[-1] = spans[-1]._replace(end=i + 1)
+    return spans
+
+
+def spans_to_iob2(length: int, spans: Sequence[TokenSpan]) -> list[str]:
+    """IOB2 tags for ``length`` tokens; overlapping spans are an error."""
+    tags = ["O"] * length
+    for span in sorted(spans):
+        if not 0 <= span.start < span.end <= length:
+            raise NerkdError(f"entity span {span.start}-{span.end} outside 0-{length}")
+        if any(tag != "O" for tag in tags[span.start : span.end]):
+            raise NerkdError(f"entity spans overlap at tokens {span.start}-{span.end}")
+        tags[span.start] = f"B-{span.label}"
+        tags[span.start + 1 : span.end] = [f"I-{span.label}"] * (span.end - span.start - 1)
+    return tags
+
+
+def from_iob2(tags: Sequence[str], scheme: Scheme) -> list[str]:
+    """Write IOB2 tags in another scheme."""
+    if scheme == "iob2":
+        return list(tags)
+    out = ["O"] * len(tags)
+    spans = iob2_spans(tags)
+    for span in spans:
+        out[span.start : span.end] = _span_tags(span, scheme, spans)
+    return out
+
+
+def _span_tags(span: TokenSpan, scheme: Scheme, spans: Sequence[TokenSpan]) -> list[str]:
+    n = span.end - span.start
+    if scheme == "bioes":
+        if n == 1:
+            return [f"S-{span.label}"]
+        return [f"B-{span.label}"] + [f"I-{span.label}"] * (n - 2) + [f"E-{span.label}"]
+    # IOB1: B- only where an entity directly follows another of the same type.
+    follows_same = any(s.end == span.start and s.label == span.label for s in spans)
+    first = "B" if follows_same else "I"
+    return [f"{first}-{span.label}"] + [f"I-{span.label}"] * (n - 1)

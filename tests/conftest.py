@@ -1,0 +1,63 @@
+"""Shared fixtures: the real CoNLL-2003 files (skipped when absent), the CLI runner, --slow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", help="also run slow tests")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def conll_dir() -> Path:
+    """The shared CoNLL-2003 copy (IOB2, no -DOCSTART-)."""
+    path = DATA / "conll2003"
+    if not (path / "dev.txt").exists():
+        pytest.skip("shared CoNLL-2003 data not present")
+    return path
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
+
+
+class Result:
+    """What a command did: exit code, stdout, stderr."""
+
+    def __init__(self, exit_code: int, stdout: str, stderr: str) -> None:
+        self.exit_code, self.stdout, self.stderr = exit_code, stdout, stderr
+
+    def jsonl(self) -> list[dict]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def nerkd():
+    """Run ``nerkd ARGS`` in-process: ``nerkd("convert", "x.conll", input="...")``."""
+    from nerkd.cli.app import app
+
+    runner = CliRunner()
+
+    def run(*args: str, input: str | bytes | None = None) -> Result:
+        result = runner.invoke(app, [str(a) for a in args], input=input)
+        return Result(result.exit_code, result.stdout, result.stderr)
+
+    return run

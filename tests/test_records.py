@@ -1,0 +1,60 @@
+import pytest
+
+from nerkd.core.errors import NerkdError
+from nerkd.core.records import make_record, record_from_json
+
+
+def test_tokens_and_tags_give_char_spans_into_joined_text():
+    record = make_record(["EU", "rejects", "German", "call"], ["I-ORG", "O", "B-MISC", "O"])
+    assert record.text == "EU rejects German call"
+    assert record.tags == ["B-ORG", "O", "B-MISC", "O"]
+    assert record.spans == [
+        {"start": 0, "end": 2, "label": "ORG", "text": "EU"},
+        {"start": 11, "end": 17, "label": "MISC", "text": "German"},
+    ]
+
+
+def test_text_and_spans_give_tokens_and_tags():
+    record = record_from_json(
+        {"text": "Angela Merkel visited Paris.", "spans": [
+            {"start": 0, "end": 13, "label": "PER"}, {"start": 22, "end": 27, "label": "LOC"}]}
+    )
+    assert record.tokens == ["Angela", "Merkel", "visited", "Paris", "."]
+    assert record.tags == ["B-PER", "I-PER", "O", "B-LOC", "O"]
+    assert record.spans[1]["text"] == "Paris"
+
+
+def test_tokens_are_located_in_given_text_with_irregular_spacing():
+    record = record_from_json(
+        {"text": "New  York\tis big", "tokens": ["New", "York", "is", "big"],
+         "tags": ["B-LOC", "I-LOC", "O", "O"]}
+    )
+    assert record.spans == [{"start": 0, "end": 9, "label": "LOC", "text": "New  York"}]
+
+
+def test_unknown_keys_and_span_extras_pass_through():
+    obj = {"id": "a", "tokens": ["Paris"], "tags": ["B-LOC"], "source": "silver",
+           "spans": [{"start": 0, "end": 5, "label": "LOC", "confidence": 0.8}],
+           "meta": {"teacher": "x"}, "my_field": [1, 2]}
+    out = record_from_json(obj).to_json()
+    assert out["my_field"] == [1, 2]
+    assert out["meta"] == {"teacher": "x"}
+    assert out["spans"][0]["confidence"] == 0.8
+    assert out["source"] == "silver"
+
+
+@pytest.mark.parametrize(
+    ("obj", "message"),
+    [
+        ({"tokens": ["a", "b"], "tags": ["O"]}, "2 tokens but 1 tags"),
+        ({"id": 1}, "neither 'tokens' nor 'text'"),
+        ({"tokens": "a b"}, "'tokens' must be a list"),
+        ({"tokens": ["a"], "tags": ["O"], "source": "bronze"}, "'source' must be one of"),
+        ({"text": "abc", "spans": [{"start": 0, "end": 9, "label": "X"}]}, "outside the text"),
+        ({"text": "a b", "tokens": ["a", "c"]}, "not found in text"),
+        ([1, 2], "expected a JSON object"),
+    ],
+)
+def test_invalid_records_name_the_problem(obj, message):
+    with pytest.raises(NerkdError, match=message):
+        record_from_json(obj)
