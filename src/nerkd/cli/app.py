@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from nerkd import __version__
-from nerkd.cli import common, convert, evaluate
+from nerkd.cli import common, convert, evaluate, predict, train
 
 app = typer.Typer(
     name="nerkd",
@@ -15,6 +15,7 @@ app = typer.Typer(
     "Commands read and write JSONL/CoNLL on files or stdin/stdout, so they pipe.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",
     pretty_exceptions_show_locals=False,  # locals can hold an API key
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -38,12 +39,10 @@ def root(
     common.set_verbose(verbose)
 
 
-app.command("convert", help="Convert records between JSONL, CoNLL and text, and tag schemes.")(
-    common.command(convert.convert)
-)
-app.command("eval", help="Score predictions against gold: entity P/R/F1, per type, errors.")(
-    common.command(evaluate.evaluate)
-)
+app.command("convert")(common.command(convert.convert))
+app.command("train")(common.command(train.train))
+app.command("predict")(common.command(predict.predict))
+app.command("eval")(common.command(evaluate.evaluate))
 
 
 def main() -> None:

@@ -12,9 +12,10 @@ def convert(
     to_format: ToOpt = None,
     scheme: SchemeOpt = "iob2",
 ) -> None:
-    """Read records in any supported format and write them in another.
+    """Convert records between JSONL, CoNLL and text, and between tag schemes.
 
-    Example: nerkd convert eng.train --to jsonl -o train.jsonl
+    Input schemes (IOB1, IOB2, BIOES) are detected and normalised to IOB2; an I- tag after O
+    starts a new entity. Example: nerkd convert eng.train --to jsonl -o train.jsonl
     """
     from nerkd.core.formats import format_from_name, read_records, write_records
 

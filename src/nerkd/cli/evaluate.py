@@ -29,9 +29,9 @@ def evaluate(
     ] = None,
     gold_format: FromOpt = None,
 ) -> None:
-    """Print a JSON report on stdout: P/R/F1 per type, micro and macro, token accuracy, errors.
+    """Score predictions against gold: entity P/R/F1 per type, micro/macro, errors.
 
-    Example: nerkd eval test.conll predictions.jsonl --mode strict
+    The JSON report goes to stdout; a table goes to stderr on a terminal. Example: nerkd eval test.conll predictions.jsonl --mode strict
     """
     from nerkd.core.evaluate import evaluate_records
     from nerkd.core.formats import read_records

@@ -84,3 +84,16 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+def file_digest(path: str | Path) -> str | None:
+    """``sha256:<hex>`` of a file's bytes (None for stdin), recorded beside trained models."""
+    if str(path) == STDIO:
+        return None
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return f"sha256:{digest.hexdigest()}"

@@ -48,9 +48,7 @@ class Record:
         copy.tags, copy.spans = None, None
         if tags is not None:
             copy.tags = to_iob2(tags)
-            copy.spans = _carry_span_extras(
-                char_spans(self.text, self.offsets, iob2_spans(copy.tags)), self.spans
-            )
+            copy.spans = char_spans(self.text, self.offsets, iob2_spans(copy.tags))
         return copy
 
     def to_json(self) -> dict[str, Any]:

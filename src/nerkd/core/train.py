@@ -1,0 +1,407 @@
+"""Fine-tune the student. ``train`` is a generator of progress events that loggers render;
+the model directory appears atomically at the end, and a crashed run resumes from its last
+finished epoch."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nerkd.core.encoding import IGNORE, collate, encode, length_batches, window_labels
+from nerkd.core.errors import NerkdError
+from nerkd.core.plan import epochs_of_plan, is_plan, record_weight
+from nerkd.core.predict import Tagger
+from nerkd.core.records import Record
+from nerkd.core.student import label_list, load_for_training, load_tokenizer, pick_device
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run; saved beside the model."""
+
+    model: str
+    epochs: int | None = 3
+    lr: float = 5e-5
+    batch_size: int = 16
+    seed: int = 42
+    warmup: float = 0.1
+    weight_decay: float = 0.01
+    clip: float = 1.0
+    max_length: int = 256
+    patience: int | None = None
+    device: str = "auto"
+    labels: list[str] | None = None
+
+
+@dataclass
+class Step:
+    epoch: int
+    step: int
+    total_steps: int
+    loss: float
+    lr: float
+
+
+@dataclass
+class EpochEnd:
+    epoch: int
+    train_loss: float
+    sentences: int
+    seconds: float
+    dev: dict[str, Any] | None = None
+    best: bool = False
+
+
+@dataclass
+class Done:
+    output: str
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+Event = Step | EpochEnd | Done
+
+
+def train(
+    records: Sequence[Record],
+    config: TrainConfig,
+    output: str | Path,
+    dev: Sequence[Record] | None = None,
+    resume: bool = False,
+    data_hashes: dict[str, str] | None = None,
+) -> Iterator[Event]:
+    """Train on ``records`` (plain data or a plan) and write a model directory to ``output``."""
+    epochs = epochs_of_plan([r for r in records if r.tokens], config.epochs)
+    labels = _labels(records, dev, config.labels)
+    _seed_everything(config.seed)
+    distributed = _Distributed.from_env()
+    device = distributed.device(config.device)
+    tokenizer = load_tokenizer(config.model)
+    network = load_for_training(config.model, labels).to(device)
+    model = distributed.wrap(network)
+    label_index = {label: i for i, label in enumerate(labels)}
+    per_epoch = [_batches(e, i, tokenizer, label_index, config, distributed)
+                 for i, e in enumerate(epochs)]
+    total = sum(len(batches) for batches in per_epoch)
+    optimizer, scheduler = _optimizer(network, config, total)
+    work = Path(f"{output}.nerkd-work")
+    state = _RunState.start(work, resume, network, optimizer, scheduler)
+    tagger = Tagger(network, tokenizer, labels, device, max_length=config.max_length)
+    for epoch in range(state.next_epoch, len(per_epoch)):
+        yield from _epoch(model, per_epoch[epoch], epoch, optimizer, scheduler, total, state,
+                          device, config)
+        end = state.finish_epoch(epoch, tagger, dev, per_epoch[epoch], distributed)
+        yield end
+        state.save(work, network, optimizer, scheduler, distributed)
+        if state.should_stop(config.patience):
+            break
+    if distributed.is_main:
+        info = _save_model(output, work, network, tokenizer, state, config, labels, epochs,
+                           data_hashes or {})
+        yield Done(str(output), info)
+    distributed.close()
+
+
+def _labels(records: Sequence[Record], dev: Sequence[Record] | None,
+            given: list[str] | None) -> list[str]:
+    tagged = [r.tags for r in records if r.tags]
+    if not tagged and not given:
+        raise NerkdError("no labelled training records")
+    labels = label_list([*tagged, [f"B-{t}" for t in given or []]])
+    unseen = sorted(set(label_list([r.tags for r in dev or [] if r.tags])) - set(labels))
+    if unseen:
+        raise NerkdError(f"dev labels unseen in training: {', '.join(unseen)} (add with --labels)")
+    return labels
+
+
+def _seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _batches(records: list[Record], epoch: int, tokenizer: Any, label_index: dict[str, int],
+             config: TrainConfig, distributed: _Distributed) -> list[list[tuple]]:
+    """This process's batches for one epoch: (input_ids, labels, weight) rows, length-bucketed
+    after a shuffle seeded by (seed, epoch)."""
+    records = [r for r in records if r.tokens and r.tags]
+    windows = encode(tokenizer, [r.tokens for r in records], config.max_length)
+    rows = []
+    for window in windows:
+        record = records[window.item]
+        ids = [label_index[t] for t in record.tags]  # type: ignore[union-attr]
+        rows.append((window.input_ids, window_labels(window, ids), record_weight(record)))
+    rng = random.Random(config.seed * 1000 + epoch)
+    global_size = config.batch_size * distributed.world
+    batches = length_batches([len(r[0]) for r in rows], global_size, rng)
+    # Every rank must step together: a last global batch too small to share is dropped.
+    batches = [b for b in batches if len(b) >= distributed.world]
+    return [[rows[i] for i in distributed.share(b)] for b in batches]
+
+
+def _optimizer(network: Any, config: TrainConfig, total_steps: int) -> tuple[Any, Any]:
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+    groups = [
+        {"params": [p for n, p in network.named_parameters() if not n.endswith(no_decay)],
+         "weight_decay": config.weight_decay},
+        {"params": [p for n, p in network.named_parameters() if n.endswith(no_decay)],
+         "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=config.lr)
+    warmup = int(config.warmup * total_steps)
+    return optimizer, get_linear_schedule_with_warmup(optimizer, warmup, max(total_steps, 1))
+
+
+def _epoch(model: Any, batches: list[list[tuple]], epoch: int, optimizer: Any, scheduler: Any,
+           total: int, state: _RunState, device: Any, config: TrainConfig) -> Iterator[Step]:
+    import torch
+
+    model.train()
+    state.begin_epoch()
+    for batch in batches:
+        loss = _weighted_loss(model, batch, device)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+        optimizer.step()
+        scheduler.step()
+        value = loss.item()
+        state.record_step(value, len(batch))
+        yield Step(epoch, state.step, total, value, scheduler.get_last_lr()[0])
+
+
+def _weighted_loss(model: Any, batch: list[tuple], device: Any) -> Any:
+    """Token cross-entropy, each token weighted by its record's weight, averaged over tokens."""
+    import torch
+
+    inputs = collate([row[0] for row in batch], model_pad_id(model), [row[1] for row in batch])
+    inputs = {k: v.to(device) for k, v in inputs.items()}
+    labels = inputs.pop("labels")
+    weights = torch.tensor([row[2] for row in batch], device=device)[:, None].expand_as(labels)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    with autocast:
+        logits = model(**inputs).logits
+    losses = torch.nn.functional.cross_entropy(
+        logits.float().transpose(1, 2), labels, ignore_index=IGNORE, reduction="none"
+    )
+    mask = labels != IGNORE
+    return (losses * weights * mask).sum() / mask.sum().clamp(min=1)
+
+
+def model_pad_id(model: Any) -> int:
+    network = getattr(model, "module", model)
+    return network.config.pad_token_id or 0
+
+
+class _RunState:
+    """Progress that survives a crash: epoch, step, history, best dev score and weights."""
+
+    def __init__(self) -> None:
+        self.next_epoch, self.step, self.history = 0, 0, []
+        self.best_f1, self.best_epoch, self.best_weights = -1.0, -1, None
+        self._loss_sum, self._sentences, self._started = 0.0, 0, 0.0
+
+    @classmethod
+    def start(cls, work: Path, resume: bool, network: Any, optimizer: Any,
+              scheduler: Any) -> _RunState:
+        import torch
+
+        state = cls()
+        checkpoint = work / "checkpoint.pt"
+        if not resume or not checkpoint.exists():
+            shutil.rmtree(work, ignore_errors=True)
+            return state
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        network.load_state_dict(saved["network"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        torch.set_rng_state(saved["rng"])
+        random.setstate(saved["random"])
+        state.__dict__.update(saved["state"])
+        return state
+
+    def begin_epoch(self) -> None:
+        self._loss_sum, self._sentences, self._started = 0.0, 0, time.perf_counter()
+
+    def record_step(self, loss: float, rows: int) -> None:
+        self.step += 1
+        self._loss_sum += loss
+        self._sentences += rows
+
+    def finish_epoch(self, epoch: int, tagger: Tagger, dev: Sequence[Record] | None,
+                     batches: list, distributed: _Distributed) -> EpochEnd:
+        seconds = time.perf_counter() - self._started
+        report = _dev_report(tagger, dev) if dev and distributed.is_main else None
+        f1 = report["micro"]["f1"] if report else float(epoch)  # no dev: the last epoch wins
+        f1 = distributed.agree(f1)  # ranks must agree on the best epoch and on stopping
+        best = f1 > self.best_f1
+        if best:
+            self.best_f1, self.best_epoch = f1, epoch
+            self.best_weights = {k: v.detach().cpu().clone()
+                                 for k, v in tagger.network.state_dict().items()}
+        end = EpochEnd(epoch, self._loss_sum / max(len(batches), 1), self._sentences, seconds,
+                       report, best)
+        self.history.append({k: v for k, v in asdict(end).items() if k != "dev"}
+                            | {"dev": _summary(report)})
+        self.next_epoch = epoch + 1
+        return end
+
+    def should_stop(self, patience: int | None) -> bool:
+        return patience is not None and self.next_epoch - 1 - self.best_epoch >= patience
+
+    def save(self, work: Path, network: Any, optimizer: Any, scheduler: Any,
+             distributed: _Distributed) -> None:
+        """Checkpoint after each epoch (written to a temp name, then renamed)."""
+        import torch
+
+        if not distributed.is_main:
+            return
+        work.mkdir(parents=True, exist_ok=True)
+        keep = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        payload = {"network": network.state_dict(), "optimizer": optimizer.state_dict(),
+                   "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state(),
+                   "random": random.getstate(), "state": keep}
+        torch.save(payload, work / "checkpoint.pt.part")
+        os.replace(work / "checkpoint.pt.part", work / "checkpoint.pt")
+
+
+def _dev_report(tagger: Tagger, dev: Sequence[Record]) -> dict[str, Any]:
+    from nerkd.core.evaluate import evaluate
+
+    gold = [r for r in dev if r.tokens and r.tags]
+    predicted = tagger.tag([r.tokens for r in gold])
+    report = evaluate([r.tags for r in gold], predicted)  # type: ignore[misc]
+    tagger.network.train()
+    return report
+
+
+def _summary(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    return {"micro": report["micro"], "per_type": {k: v["f1"] for k, v in report["per_type"].items()}}
+
+
+def _save_model(output: str | Path, work: Path, network: Any, tokenizer: Any, state: _RunState,
+                config: TrainConfig, labels: list[str], epochs: list[list[Record]],
+                data_hashes: dict[str, str]) -> dict[str, Any]:
+    """Write the best weights, tokenizer and ``nerkd.json`` beside each other, then move the
+    finished directory into place in one rename."""
+    if state.best_weights is not None:
+        network.load_state_dict(state.best_weights)
+    staging = work / "model"
+    shutil.rmtree(staging, ignore_errors=True)
+    network.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    info = _run_info(state, config, labels, epochs, data_hashes)
+    (staging / "nerkd.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    _replace_dir(staging, Path(output))
+    shutil.rmtree(work, ignore_errors=True)
+    return info
+
+
+def _run_info(state: _RunState, config: TrainConfig, labels: list[str],
+              epochs: list[list[Record]], data_hashes: dict[str, str]) -> dict[str, Any]:
+    import torch
+    import transformers
+
+    from nerkd import __version__
+
+    best = state.history[state.best_epoch] if state.history else None
+    return {
+        "nerkd_version": __version__,
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
+        "config": asdict(config),
+        "labels": labels,
+        "data": data_hashes,
+        "schedule": [{"epoch": e, "records": len(r)} for e, r in enumerate(epochs)],
+        "plan": any(is_plan(e) for e in epochs),
+        "epochs": state.history,
+        "best_epoch": state.best_epoch,
+        "best_dev": best["dev"] if best else None,
+    }
+
+
+def _replace_dir(source: Path, target: Path) -> None:
+    """Move ``source`` to ``target``; an old ``target`` is removed only after the move."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = target.with_name(f".{target.name}.old")
+    if target.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+    os.replace(source, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class _Distributed:
+    """One process, or one rank of a ``torchrun`` job (DDP; gloo on CPU, NCCL on CUDA)."""
+
+    def __init__(self, rank: int = 0, world: int = 1) -> None:
+        self.rank, self.world = rank, world
+
+    @classmethod
+    def from_env(cls) -> _Distributed:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if world == 1:
+            return cls()
+        import torch
+        import torch.distributed as dist
+
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        if not dist.is_initialized():
+            dist.init_process_group(backend)
+        return cls(dist.get_rank(), world)
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def device(self, wanted: str) -> Any:
+        import torch
+
+        if self.world > 1 and torch.cuda.is_available() and wanted in ("auto", "cuda"):
+            local = int(os.environ.get("LOCAL_RANK", "0"))
+            torch.cuda.set_device(local)
+            return torch.device("cuda", local)
+        return pick_device(wanted)
+
+    def wrap(self, network: Any) -> Any:
+        if self.world == 1:
+            return network
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(network)
+
+    def share(self, batch: list[int]) -> list[int]:
+        """This rank's slice of a global batch."""
+        size = math.ceil(len(batch) / self.world)
+        return batch[self.rank * size : (self.rank + 1) * size]
+
+    def agree(self, value: float) -> float:
+        """Rank 0's value, on every rank."""
+        if self.world == 1:
+            return value
+        import torch
+        import torch.distributed as dist
+
+        on = "cuda" if dist.get_backend() == "nccl" else "cpu"
+        tensor = torch.tensor([value], dtype=torch.float64, device=on)
+        dist.broadcast(tensor, 0)
+        return float(tensor.item())
+
+    def close(self) -> None:
+        if self.world > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
+            dist.destroy_process_group()

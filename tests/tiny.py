@@ -1,0 +1,30 @@
+"""A tiny, randomly initialised BERT built from a config and a small vocabulary: no downloads."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+WORDS = (
+    "the of to in and a said on for is was at by with from eu rejects german call boycott "
+    "british lamb peter blackburn germany france britain london paris new york smith john "
+    "reuters monday police president minister government company bank club match win"
+).split()
+
+
+def build_tiny_bert(directory: Path, hidden: int = 32, layers: int = 2) -> Path:
+    """Write a BERT encoder and a WordPiece tokenizer to ``directory``."""
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    directory.mkdir(parents=True, exist_ok=True)
+    chars = string.ascii_lowercase + string.digits + string.punctuation
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *(f"##{c}" for c in chars),
+             *WORDS]
+    (directory / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
+                        num_attention_heads=2, intermediate_size=2 * hidden,
+                        max_position_embeddings=128)
+    BertModel(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
