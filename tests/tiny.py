@@ -14,14 +14,15 @@ WORDS = (
 
 def build_tiny_bert(directory: Path, hidden: int = 32, layers: int = 2) -> Path:
     """Write a BERT encoder and a WordPiece tokenizer to ``directory``."""
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers import AutoTokenizer, BertConfig, BertModel
 
     directory.mkdir(parents=True, exist_ok=True)
     chars = string.ascii_lowercase + string.digits + string.punctuation
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *(f"##{c}" for c in chars),
              *WORDS]
     (directory / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True)
+    (directory / "config.json").write_text('{"model_type": "bert"}')
+    tokenizer = AutoTokenizer.from_pretrained(directory, do_lower_case=True)
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
                         num_attention_heads=2, intermediate_size=2 * hidden,
                         max_position_embeddings=128)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,6 +52,10 @@ def train(
     )
     hashes = {p: file_digest(p) for p in [*data, *([dev] if dev else [])] if p != "-"}
     events = run(records, config, output, dev_records, resume, hashes)  # type: ignore[arg-type]
+    if os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 alone reports
+        for _ in events:
+            pass
+        return
     write_json(_render(events, Path(log) if log else None))
 
 

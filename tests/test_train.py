@@ -1,0 +1,177 @@
+"""The student with a tiny random BERT: training semantics, saving, loading, resuming."""
+
+import json
+import math
+
+import pytest
+
+from nerkd.core.errors import NerkdError
+from nerkd.core.formats import read_records
+from nerkd.core.predict import Tagger, load_tagger, predict
+from nerkd.core.records import make_record
+from nerkd.core.train import Done, EpochEnd, Step, TrainConfig, train
+
+NAMES = ["john", "smith", "peter", "blackburn"]
+PLACES = ["london", "paris", "germany", "france"]
+
+
+def _sentences(n: int, seed: int = 0):
+    import random
+
+    rng = random.Random(seed)
+    records = []
+    for i in range(n):
+        name, place = rng.choice(NAMES), rng.choice(PLACES)
+        tokens = ["the", name, "said", "in", place, "on", "monday"]
+        tags = ["O", "B-PER", "O", "O", "B-LOC", "O", "O"]
+        records.append(make_record(tokens, tags, id=f"s{i}", source="gold"))
+    return records
+
+
+def _run(records, tmp_path, dev=None, **options):
+    config = TrainConfig(**{"model": "", "epochs": 2, "batch_size": 8, "lr": 1e-3, **options})
+    return list(train(records, config, tmp_path / "model", dev))
+
+
+def test_training_learns_a_simple_pattern_and_keeps_the_best_epoch(tiny_bert, tmp_path):
+    events = _run(_sentences(120), tmp_path, dev=_sentences(30, seed=1), model=str(tiny_bert),
+                  epochs=6, lr=3e-3)
+    ends = [e for e in events if isinstance(e, EpochEnd)]
+    assert ends[-1].train_loss < ends[0].train_loss
+    best = max(ends, key=lambda e: e.dev["micro"]["f1"])
+    assert best.dev["micro"]["f1"] > 0.9
+    info = json.loads((tmp_path / "model" / "nerkd.json").read_text())
+    assert info["best_epoch"] == best.epoch
+    assert info["labels"] == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+
+
+def test_saved_model_loads_in_plain_transformers_with_same_predictions(tiny_bert, tmp_path):
+    import torch
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    _run(_sentences(40), tmp_path, model=str(tiny_bert), epochs=1)
+    sentence = ["the", "peter", "said", "in", "paris"]
+    plain = AutoModelForTokenClassification.from_pretrained(tmp_path / "model").eval()
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "model")
+    encoded = tokenizer([sentence], is_split_into_words=True, return_tensors="pt")
+    with torch.inference_mode():
+        ids = plain(**encoded).logits.argmax(-1)[0].tolist()
+    firsts = [i for i, w in enumerate(encoded.word_ids(0)) if w is not None]
+    expected = [plain.config.id2label[ids[i]] for i in firsts]
+    from nerkd.core.tags import to_iob2
+
+    assert load_tagger(str(tmp_path / "model")).tag([sentence]) == [to_iob2(expected)]
+
+
+def test_a_plan_trains_each_epoch_on_exactly_its_records(tiny_bert, tmp_path):
+    records = _sentences(30)
+    for i, record in enumerate(records):
+        record.extra["epoch"] = 0 if i < 20 else 1
+    events = _run(records, tmp_path, model=str(tiny_bert), epochs=None)
+    steps = [e for e in events if isinstance(e, Step)]
+    assert [sum(1 for s in steps if s.epoch == e) for e in (0, 1)] == [math.ceil(20 / 8), 2]
+    assert [e.sentences for e in events if isinstance(e, EpochEnd)] == [20, 10]
+    schedule = json.loads((tmp_path / "model" / "nerkd.json").read_text())["schedule"]
+    assert schedule == [{"epoch": 0, "records": 20}, {"epoch": 1, "records": 10}]
+
+
+def test_record_weights_scale_the_loss(tiny_bert, tmp_path):
+    records = _sentences(16)
+    for record in records:
+        record.extra["weight"] = 0.0
+    _run(records, tmp_path, model=str(tiny_bert), epochs=1, weight_decay=0.0)
+    from transformers import AutoModel
+
+    trained = AutoModel.from_pretrained(tmp_path / "model").state_dict()
+    base = AutoModel.from_pretrained(tiny_bert).state_dict()
+    shared = [k for k in base if not k.startswith("pooler")]  # no pooler in a token classifier
+    assert len(shared) > 10
+    assert all(trained[k].equal(base[k]) for k in shared)
+
+
+def test_resume_after_a_crash_gives_the_same_model(tiny_bert, tmp_path):
+    from transformers import AutoModelForTokenClassification
+
+    records = _sentences(24)
+    config = TrainConfig(model=str(tiny_bert), epochs=2, batch_size=8, lr=1e-3)
+    _ = list(train(records, config, tmp_path / "straight"))
+    crashed = train(records, config, tmp_path / "resumed")
+    for event in crashed:
+        if isinstance(event, EpochEnd):
+            next(crashed)  # let the epoch checkpoint be written, then "crash"
+            break
+    crashed.close()
+    assert not (tmp_path / "resumed").exists()
+    events = list(train(records, config, tmp_path / "resumed", resume=True))
+    assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [1]
+    a = AutoModelForTokenClassification.from_pretrained(tmp_path / "straight").state_dict()
+    b = AutoModelForTokenClassification.from_pretrained(tmp_path / "resumed").state_dict()
+    assert all(a[k].equal(b[k]) for k in a)
+
+
+def test_predict_streams_in_order_with_char_spans(tiny_bert, tmp_path):
+    _run(_sentences(40), tmp_path, model=str(tiny_bert), epochs=1)
+    tagger = load_tagger(str(tmp_path / "model"), batch_size=3)
+    inputs = [make_record(["the", "paris"] * (i % 5 + 1), id=str(i)) for i in range(10)]
+    out = list(predict(iter(inputs), tagger, chunk=4))
+    assert [r.id for r in out] == [str(i) for i in range(10)]
+    assert all(len(r.tags) == len(r.tokens) for r in out)
+    for record in out:
+        for span in record.spans:
+            assert record.text[span["start"]:span["end"]] == span["text"]
+    assert isinstance(tagger, Tagger)
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda recs, tiny: ([], {}), "no labelled training records"),
+        (lambda recs, tiny: (recs, {"model": "no/such/dir/x"}), "no/such/dir/x"),
+    ],
+)
+def test_bad_training_setups(tiny_bert, tmp_path, setup, message):
+    records, options = setup(_sentences(4), tiny_bert)
+    with pytest.raises(NerkdError, match=message):
+        _run(records, tmp_path, **{"model": str(tiny_bert), **options})
+
+
+def test_plan_with_a_missing_epoch_is_an_error(tiny_bert, tmp_path):
+    records = _sentences(4)
+    for i, record in enumerate(records):
+        record.extra["epoch"] = 0 if i < 2 else 2
+    with pytest.raises(NerkdError, match="no records for epoch 1"):
+        _run(records, tmp_path, model=str(tiny_bert), epochs=None)
+
+
+def test_dev_labels_unseen_in_training_are_an_error(tiny_bert, tmp_path):
+    dev = [make_record(["the", "acme"], ["O", "B-ORG"])]
+    with pytest.raises(NerkdError, match="dev labels unseen in training: B-ORG, I-ORG"):
+        _run(_sentences(4), tmp_path, dev=dev, model=str(tiny_bert))
+
+
+def test_a_model_without_entity_labels_is_refused_at_predict(tiny_bert):
+    with pytest.raises(NerkdError, match="no entity labels"):
+        load_tagger(str(tiny_bert))
+
+
+def test_train_and_predict_commands(nerkd, tiny_bert, tmp_path, fixtures):
+    train_file = tmp_path / "train.jsonl"
+    train_file.write_text("".join(json.dumps(r.to_json()) + "\n" for r in _sentences(20)))
+    result = nerkd("train", train_file, "-o", tmp_path / "m", "--model", tiny_bert,
+                   "--epochs", "1", "--log", tmp_path / "log.jsonl")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["output"] == str(tmp_path / "m")
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["event"] == "done" and log[0]["event"] == "step"
+    predicted = nerkd("predict", "-m", tmp_path / "m", "--from", "text",
+                      input="Peter said hello. John left in Paris.\n")
+    assert predicted.exit_code == 0, predicted.stderr
+    assert [r["text"] for r in predicted.jsonl()] == ["Peter said hello.", "John left in Paris."]
+    missing = nerkd("predict", "-m", tmp_path / "nope", fixtures / "iob1.conll")
+    assert missing.exit_code == 1 and "no such model directory" in missing.stderr
+
+
+def test_read_records_feeds_training(tiny_bert, tmp_path, fixtures):
+    records = list(read_records(fixtures / "iob1.conll"))
+    events = _run(records, tmp_path, model=str(tiny_bert), epochs=1)
+    assert isinstance(events[-1], Done)
