@@ -175,3 +175,26 @@ def test_read_records_feeds_training(tiny_bert, tmp_path, fixtures):
     records = list(read_records(fixtures / "iob1.conll"))
     events = _run(records, tmp_path, model=str(tiny_bert), epochs=1)
     assert isinstance(events[-1], Done)
+
+
+def test_two_gloo_processes_take_as_many_steps_as_one_with_double_batch(tiny_bert, tmp_path):
+    import subprocess
+    import sys
+
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(r.to_json()) + "\n" for r in _sentences(50)))
+    common = [str(data), "--model", str(tiny_bert), "--epochs", "2"]
+    ddp = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+           "--master-port", "29533", "-m", "nerkd", "train", *common, "--batch-size", "4",
+           "-o", str(tmp_path / "ddp"), "--metrics", str(tmp_path / "ddp.jsonl")]
+    subprocess.run(ddp, check=True, capture_output=True, timeout=300)
+    single = [sys.executable, "-m", "nerkd", "train", *common, "--batch-size", "8",
+              "-o", str(tmp_path / "one"), "--log", str(tmp_path / "one.jsonl")]
+    subprocess.run(single, check=True, capture_output=True, timeout=300)
+
+    def steps(name):
+        lines = (tmp_path / name).read_text().splitlines()
+        return sum(1 for line in lines if json.loads(line)["event"] == "step")
+
+    assert steps("ddp.jsonl") == steps("one.jsonl") == 2 * math.ceil(50 / 8)
+    assert (tmp_path / "ddp" / "model.safetensors").exists()

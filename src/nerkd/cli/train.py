@@ -26,7 +26,7 @@ def train(
     labels: Annotated[str | None, typer.Option("--labels", help="Extra entity types, comma-separated (e.g. PER,ORG).")] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
     resume: Annotated[bool, typer.Option("--resume", help="Continue a crashed run from its last epoch.")] = False,
-    log: Annotated[str | None, typer.Option("--log", help="Write per-step and per-epoch metrics as JSONL.")] = None,
+    log: Annotated[str | None, typer.Option("--log", "--metrics", help="Write per-step and per-epoch metrics as JSONL (--metrics under torchrun, whose own --log-* options shadow --log).")] = None,
 ) -> None:
     """Fine-tune a token classifier; print a JSON summary on stdout.
 

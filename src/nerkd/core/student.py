@@ -48,12 +48,13 @@ def label_list(tag_sequences: Iterable[list[str]]) -> list[str]:
 
 
 def pick_device(device: str = "auto") -> torch.device:
-    """CUDA when available (or asked for), else CPU with one thread per usable core."""
+    """CUDA when available (or asked for), else CPU with one thread per usable core
+    (unless OMP_NUM_THREADS says otherwise, as torchrun does)."""
     import torch
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu":
+    if device == "cpu" and "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
     return torch.device(device)
 
