@@ -16,7 +16,7 @@ def predict(
     from_format: FromOpt = None,
     to_format: ToOpt = None,
     scheme: SchemeOpt = "iob2",
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Windows per forward pass.")] = 64,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Windows per forward pass.")] = 32,
     max_length: Annotated[int, typer.Option("--max-length", help="Subwords per window.")] = 256,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
 ) -> None:

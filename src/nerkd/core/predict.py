@@ -16,7 +16,7 @@ class Tagger:
     """A token-classification network with its tokenizer and labels, tagging word lists."""
 
     def __init__(self, network: Any, tokenizer: Any, labels: Sequence[str], device: Any,
-                 batch_size: int = 64, max_length: int = 256) -> None:
+                 batch_size: int = 32, max_length: int = 256) -> None:
         self.network, self.tokenizer, self.labels = network, tokenizer, list(labels)
         self.device, self.batch_size, self.max_length = device, batch_size, max_length
 
@@ -49,7 +49,7 @@ class Tagger:
         return nullcontext()
 
 
-def load_tagger(model: str, device: str = "auto", batch_size: int = 64,
+def load_tagger(model: str, device: str = "auto", batch_size: int = 32,
                 max_length: int = 256) -> Tagger:
     """A tagger for a model directory trained by nerkd or elsewhere (IOB2 labels)."""
     from nerkd.core.student import load_tokenizer, load_trained, pick_device, resolve_model

@@ -1,0 +1,45 @@
+"""Shared helpers for the benchmarks: data, timing, a model directory to measure with."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "conll2003"
+SAMPLE = ROOT / "examples" / "sample"
+
+
+def conll(split: str, limit: int | None = None) -> list:
+    """Records of a CoNLL-2003 split (the shared copy, else the shipped sample)."""
+    from itertools import islice
+
+    from nerkd.core.formats import read_records
+
+    path = SHARED / f"{split}.txt"
+    if not path.exists():
+        path = SAMPLE / f"{split}.conll"
+        print(f"note: {SHARED} absent, using {path}", file=sys.stderr)
+    return list(islice(read_records(path), limit))
+
+
+def median_time(run: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def untrained_model(directory: Path, labels: list[str]) -> Path:
+    """The embedded student with a fresh CoNLL head: speed does not depend on the head."""
+    from nerkd.core.student import default_student_dir, load_for_training, load_tokenizer
+
+    base = str(default_student_dir())
+    load_for_training(base, labels).save_pretrained(directory)
+    load_tokenizer(base).save_pretrained(directory)
+    return directory

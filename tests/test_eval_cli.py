@@ -1,0 +1,91 @@
+"""`nerkd eval` end to end: numbers checked by hand, gold against itself, alignment errors."""
+
+import json
+import random
+
+import pytest
+
+from nerkd.core.formats import read_records, write_records
+from nerkd.core.records import make_record
+
+
+def test_hand_checked_report(nerkd, fixtures):
+    # gold: PER(Peter Smith) LOC(Paris) ORG(EU) ORG(Acme Corp) PER(John) LOC(Germany) = 6
+    # pred: PER(Peter Smith) ORG(Paris) ORG(The EU) ORG(Acme Corp) LOC(Germany) MISC(won) = 6
+    # correct: Peter Smith, Acme Corp, Germany = 3 -> P = R = F1 = 0.5
+    result = nerkd("eval", fixtures / "eval_gold.conll", fixtures / "eval_pred.conll")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["mode"] == "conlleval"
+    assert (report["micro"]["precision"], report["micro"]["recall"]) == (0.5, 0.5)
+    assert report["micro"]["f1"] == 0.5
+    # ORG: gold 2 (EU, Acme Corp), pred 3 (Paris, The EU, Acme Corp), correct 1
+    assert report["per_type"]["ORG"]["precision"] == pytest.approx(1 / 3)
+    assert report["per_type"]["ORG"]["recall"] == 0.5
+    assert report["per_type"]["ORG"]["f1"] == pytest.approx(0.4)
+    assert report["per_type"]["MISC"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0,
+                                          "support": 0, "predicted": 1, "correct": 0}
+    # macro precision over LOC (1/1: Germany), MISC (0/1), ORG (1/3), PER (1/1)
+    assert report["macro"]["precision"] == pytest.approx((1 + 0 + 1 / 3 + 1) / 4)
+    # macro recall over LOC (1/2), MISC (0, no gold), ORG (1/2), PER (1/2)
+    assert report["macro"]["recall"] == pytest.approx((0.5 + 0 + 0.5 + 0.5) / 4)
+    counts = {kind: entry["count"] for kind, entry in report["errors"].items()}
+    assert counts == {"missed": 1, "spurious": 1, "wrong_type": 1, "wrong_boundary": 1}
+    assert report["errors"]["wrong_boundary"]["examples"][0]["pred"]["text"] == "The EU"
+    assert report["errors"]["missed"]["examples"][0]["gold"]["text"] == "John"
+    # 16 tokens, 4 differ (Paris, The, EU, John) ... and "won": 5 differ
+    assert report["token_accuracy"] == pytest.approx(11 / 16)
+
+
+def test_gold_against_itself_is_perfect(nerkd, conll_dir):
+    result = nerkd("eval", conll_dir / "dev.txt", conll_dir / "dev.txt", "--mode", "strict")
+    report = json.loads(result.stdout)
+    assert report["micro"]["f1"] == report["macro"]["f1"] == report["token_accuracy"] == 1.0
+    assert report["micro"]["support"] == 5942
+    assert all(entry["count"] == 0 for entry in report["errors"].values())
+
+
+def test_matches_seqeval_on_perturbed_dev(nerkd, conll_dir, tmp_path):
+    from seqeval.metrics import f1_score
+
+    gold = list(read_records(conll_dir / "dev.txt"))
+    rng = random.Random(7)
+    labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-MISC", "I-MISC"]
+    pred_tags = [[rng.choice(labels) if rng.random() < 0.1 else t for t in r.tags] for r in gold]
+    pred = tmp_path / "pred.conll"
+    pred.write_text("".join(
+        "".join(f"{w} {t}\n" for w, t in zip(r.tokens, tags)) + "\n"
+        for r, tags in zip(gold, pred_tags)))
+    result = nerkd("eval", conll_dir / "dev.txt", pred)
+    # the written file is read back with the I- repair; seqeval's default mode reads the same
+    assert json.loads(result.stdout)["micro"]["f1"] == pytest.approx(
+        f1_score([r.tags for r in gold], pred_tags), abs=1e-12)
+
+
+def test_misaligned_files_name_the_first_differing_sentence(nerkd, tmp_path):
+    gold, pred = tmp_path / "gold.jsonl", tmp_path / "pred.jsonl"
+    write_records([make_record(["a", "b"], ["O", "O"], id="s0"),
+                   make_record(["c", "d"], ["O", "O"], id="s1")], gold)
+    write_records([make_record(["a", "b"], ["O", "O"], id="s0"),
+                   make_record(["c", "X"], ["O", "O"], id="s1")], pred)
+    result = nerkd("eval", gold, pred)
+    assert result.exit_code == 1
+    assert "sentence 1 (id s1) differs" in result.stderr and "'d' vs 'X'" in result.stderr
+    write_records([make_record(["a", "b"], ["O", "O"], id="s0")], pred)
+    short = nerkd("eval", gold, pred)
+    assert short.exit_code == 1 and "2 sentences in" in short.stderr
+
+
+def test_unlabelled_predictions_are_an_error(nerkd, tmp_path, fixtures):
+    pred = tmp_path / "pred.txt"
+    pred.write_text("EU rejects German call\n")
+    gold = tmp_path / "gold.conll"
+    gold.write_text("EU B-ORG\nrejects O\nGerman B-MISC\ncall O\n")
+    result = nerkd("eval", gold, pred)
+    assert result.exit_code == 1 and "has no tags" in result.stderr
+
+
+def test_table_goes_to_stderr_only(nerkd, fixtures):
+    result = nerkd("eval", fixtures / "eval_gold.conll", fixtures / "eval_pred.conll", "--table")
+    assert "conlleval mode" in result.stderr and "wrong boundary" in result.stderr
+    json.loads(result.stdout)  # stdout is still pure JSON
