@@ -14,8 +14,8 @@ from pathlib import Path
 
 from common import conll
 
-from nerkd.core.predict import Tagger
 from nerkd.core.evaluate import evaluate
+from nerkd.core.predict import Tagger
 from nerkd.core.student import default_student_dir, label_list, load_tokenizer
 from nerkd.core.train import TrainConfig, train
 
@@ -54,8 +54,12 @@ def _nerkd(records, dev, args) -> tuple[float, float]:
 
 def _trainer(records, dev, args) -> tuple[float, float]:
     import torch
-    from transformers import (AutoModelForTokenClassification, DataCollatorForTokenClassification,
-                              Trainer, TrainingArguments)
+    from transformers import (
+        AutoModelForTokenClassification,
+        DataCollatorForTokenClassification,
+        Trainer,
+        TrainingArguments,
+    )
 
     labels = label_list([r.tags for r in records])
     index = {label: i for i, label in enumerate(labels)}

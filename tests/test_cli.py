@@ -13,7 +13,7 @@ def test_help_lists_every_command_with_a_description(nerkd):
     result = nerkd("--help")
     assert result.exit_code == 0
     for name in COMMANDS:
-        line = next(l for l in result.stdout.splitlines() if f" {name} " in l)
+        line = next(row for row in result.stdout.splitlines() if f" {name} " in row)
         assert len(line.split(name, 1)[1].strip(" │")) > 10
 
 
@@ -38,7 +38,8 @@ def test_help_does_not_import_torch_or_transformers():
 
 
 def test_python_dash_m_runs_the_cli():
-    out = subprocess.run([sys.executable, "-m", "nerkd", "--version"], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "nerkd", "--version"], capture_output=True,
+                         text=True)
     assert out.returncode == 0 and out.stdout.startswith("nerkd ")
 
 

@@ -1,25 +1,35 @@
 """Entity-level evaluation: precision, recall and F1 per type, micro and macro, token
 accuracy, and a breakdown of the errors.
 
-Modes:
+Modes (entities are ``(sentence, start, end_exclusive, label)``, scored by exact match):
+
 - ``conlleval`` (default; the number NER papers report): entities are read as the conlleval
-  script and seqeval's default mode read them, so an ``I-X`` after ``O`` starts an entity.
+  script and seqeval's default mode read them, so an ``I-X`` after ``O`` or after another type
+  starts an entity.
 - ``strict``: seqeval's strict IOB2 mode; only well-formed ``B-X I-X...`` chunks are entities.
 
-Every gold or predicted entity that is not an exact match falls in one error kind, decided in
-this order:
-- ``wrong_type``: a prediction with the same span as a gold entity but another type;
-- ``wrong_boundary``: a prediction overlapping a gold entity with a different span (whatever
-  its type);
+Precision with no predictions, recall with no gold and F1 with ``P + R == 0`` are 0, as in
+seqeval. Macro scores are unweighted means over the types found in gold or predictions.
+
+Errors. Entities of one sequence never overlap, so an entity that is not an exact match can
+only overlap entities that are not exact matches either. Each of those falls in one kind:
+
+- ``wrong_type``: a prediction with exactly the span of a gold entity but another type;
+- ``wrong_boundary``: a prediction overlapping a gold entity with a different span, whatever
+  its type (so ``B-ORG I-ORG`` read as ``B-LOC O`` is a boundary error too);
 - ``missed``: a gold entity no prediction overlaps;
 - ``spurious``: a prediction overlapping no gold entity.
-Counts are of gold entities for the first three kinds, of predictions for ``spurious``.
+
+``wrong_type`` and ``wrong_boundary`` count overlapping (gold, prediction) pairs, so a gold
+entity split into two predictions is two boundary errors; ``missed`` and ``spurious`` count
+entities. Example: ``evaluate([["B-PER", "O"]], [["B-LOC", "O"]])["errors"]["wrong_type"]``
+is ``{"count": 1, "examples": [...]}``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 from nerkd.core.errors import NerkdError
 from nerkd.core.records import Record
@@ -30,26 +40,15 @@ ERROR_KINDS = ("missed", "spurious", "wrong_type", "wrong_boundary")
 
 
 class Entity(NamedTuple):
+    """Tokens ``start`` to ``end`` (exclusive) of sentence ``sentence``, of type ``label``."""
+
     sentence: int
     start: int
     end: int
     label: str
 
 
-def extract(sequences: Sequence[Sequence[str]], mode: Mode) -> set[Entity]:
-    """Entities of tag sequences, read the way ``mode`` reads them."""
-    if mode == "strict":
-        from seqeval.scheme import IOB2, Entities
-
-        found = Entities([list(s) for s in sequences], IOB2).entities
-        return {Entity(e.sent_id, e.start, e.end, e.tag) for sent in found for e in sent}
-    from seqeval.metrics.sequence_labeling import get_entities
-
-    entities = set()
-    for i, tags in enumerate(sequences):
-        for label, start, last in get_entities(list(tags)):
-            entities.add(Entity(i, start, last + 1, label))
-    return entities
+Pair = tuple[Entity | None, Entity | None]
 
 
 def evaluate(
@@ -61,33 +60,94 @@ def evaluate(
     ids: Sequence[str | None] | None = None,
     max_examples: int = 5,
 ) -> dict[str, Any]:
-    """A JSON-ready report of ``pred`` scored against ``gold`` (aligned tag sequences)."""
-    if len(gold) != len(pred) or any(len(g) != len(p) for g, p in zip(gold, pred)):
-        raise ValueError("gold and pred must have the same shape")
+    """A JSON-ready report of ``pred`` scored against ``gold`` (aligned IOB2 tag sequences);
+    ``tokens`` and ``ids``, when given, fill in the error examples."""
+    _check_arguments(gold, pred, tokens, ids, max_examples)
     gold_entities, pred_entities = extract(gold, mode), extract(pred, mode)
     correct = gold_entities & pred_entities
-    labels = sorted({e.label for e in gold_entities | pred_entities})
-    per_type = {
-        label: _scores(*(_count(s, label) for s in (gold_entities, pred_entities, correct)))
-        for label in labels
-    }
-    n_tokens = sum(len(g) for g in gold)
-    hits = sum(a == b for g, p in zip(gold, pred) for a, b in zip(g, p))
+    per_type = _per_type(gold_entities, pred_entities, correct)
+    pairs = error_pairs(gold_entities - correct, pred_entities - correct)
     return {
         "mode": mode,
         "sentences": len(gold),
-        "tokens": n_tokens,
-        "token_accuracy": hits / n_tokens if n_tokens else 0.0,
+        "tokens": sum(len(g) for g in gold),
+        "token_accuracy": _token_accuracy(gold, pred),
         "micro": _scores(len(gold_entities), len(pred_entities), len(correct)),
         "macro": _macro(per_type),
         "per_type": per_type,
-        "errors": _errors(gold_entities - correct, pred_entities - correct, tokens, ids,
-                          max_examples),
+        "errors": {kind: {"count": len(found), "examples": [
+            _example(g, p, tokens, ids) for g, p in found[:max_examples]]}
+            for kind, found in pairs.items()},
     }
 
 
-def _count(entities: set[Entity], label: str) -> int:
-    return sum(e.label == label for e in entities)
+def extract(sequences: Sequence[Sequence[str]], mode: Mode) -> set[Entity]:
+    """Entities of tag sequences, read the way ``mode`` reads them."""
+    if mode == "strict":
+        from seqeval.scheme import IOB2, Entities
+
+        found = Entities([list(s) for s in sequences], IOB2).entities
+        return {Entity(e.sent_id, e.start, e.end, e.tag) for sent in found for e in sent}
+    if mode != "conlleval":
+        raise ValueError(f"unknown mode {mode!r}; expected one of {get_args(Mode)}")
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    return {Entity(i, start, last + 1, label)
+            for i, tags in enumerate(sequences) for label, start, last in get_entities(list(tags))}
+
+
+def error_pairs(missed_gold: set[Entity], extra_pred: set[Entity]) -> dict[str, list[Pair]]:
+    """The unmatched gold and predicted entities sorted into the kinds of the module docstring,
+    as (gold, prediction) pairs in sentence order; the absent side of a pair is None."""
+    by_sentence: dict[int, list[Entity]] = {}
+    for entity in sorted(extra_pred):
+        by_sentence.setdefault(entity.sentence, []).append(entity)
+    found: dict[str, list[Pair]] = {kind: [] for kind in ERROR_KINDS}
+    overlapped: set[Entity] = set()
+    for gold in sorted(missed_gold):
+        overlapping = [p for p in by_sentence.get(gold.sentence, []) if _overlap(gold, p)]
+        for p in overlapping:
+            same_span = (p.start, p.end) == (gold.start, gold.end)
+            found["wrong_type" if same_span else "wrong_boundary"].append((gold, p))
+        if not overlapping:
+            found["missed"].append((gold, None))
+        overlapped.update(overlapping)
+    found["spurious"] = [(None, p) for p in sorted(extra_pred - overlapped)]
+    return found
+
+
+def _check_arguments(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]],
+                     tokens: Sequence[Sequence[str]] | None, ids: Sequence[str | None] | None,
+                     max_examples: int) -> None:
+    if len(gold) != len(pred):
+        raise ValueError(f"{len(gold)} gold sentences but {len(pred)} predicted")
+    if tokens is not None and len(tokens) != len(gold):
+        raise ValueError(f"{len(gold)} gold sentences but {len(tokens)} token lists")
+    for i, g in enumerate(gold):
+        if len(pred[i]) != len(g) or (tokens is not None and len(tokens[i]) != len(g)):
+            raise ValueError(f"sentence {i}: {len(g)} gold tags but {len(pred[i])} predicted"
+                             + (f" and {len(tokens[i])} tokens" if tokens is not None else ""))
+    if ids is not None and len(ids) != len(gold):
+        raise ValueError(f"{len(gold)} gold sentences but {len(ids)} ids")
+    if max_examples < 0:
+        raise ValueError(f"max_examples must be 0 or more, not {max_examples}")
+
+
+def _token_accuracy(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> float:
+    total = sum(len(g) for g in gold)
+    hits = sum(a == b for g, p in zip(gold, pred, strict=True)
+               for a, b in zip(g, p, strict=True))
+    return hits / total if total else 0.0
+
+
+def _per_type(gold: set[Entity], pred: set[Entity], correct: set[Entity]
+              ) -> dict[str, dict[str, Any]]:
+    def count(entities: set[Entity], label: str) -> int:
+        return sum(e.label == label for e in entities)
+
+    labels = sorted({e.label for e in gold | pred})
+    return {label: _scores(count(gold, label), count(pred, label), count(correct, label))
+            for label in labels}
 
 
 def _scores(support: int, predicted: int, correct: int) -> dict[str, Any]:
@@ -105,33 +165,13 @@ def _macro(per_type: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {**mean, "support": sum(r["support"] for r in rows)}
 
 
-def _errors(missed_gold: set[Entity], extra_pred: set[Entity], tokens: Any, ids: Any,
-            max_examples: int) -> dict[str, Any]:
-    """Sort every unmatched entity into one error kind (see the module docstring)."""
-    pairs: dict[str, list[tuple[Entity | None, Entity | None]]] = {k: [] for k in ERROR_KINDS}
-    by_sentence: dict[int, list[Entity]] = {}
-    for entity in extra_pred:
-        by_sentence.setdefault(entity.sentence, []).append(entity)
-    explained: set[Entity] = set()
-    for gold in sorted(missed_gold):
-        overlapping = [p for p in by_sentence.get(gold.sentence, []) if _overlap(gold, p)]
-        same_span = [p for p in overlapping if (p.start, p.end) == (gold.start, gold.end)]
-        kind = "wrong_type" if same_span else "wrong_boundary" if overlapping else "missed"
-        partner = (same_span or overlapping or [None])[0]
-        pairs[kind].append((gold, partner))
-        explained.update(overlapping)
-    pairs["spurious"] = [(None, p) for p in sorted(extra_pred - explained)]
-    return {kind: {"count": len(found), "examples": [
-        _example(g, p, tokens, ids) for g, p in found[:max_examples]]}
-        for kind, found in pairs.items()}
-
-
 def _overlap(a: Entity, b: Entity) -> bool:
     return a.start < b.end and b.start < a.end
 
 
-def _example(gold: Entity | None, pred: Entity | None, tokens: Any, ids: Any) -> dict[str, Any]:
-    sentence = (gold or pred).sentence  # type: ignore[union-attr]
+def _example(gold: Entity | None, pred: Entity | None, tokens: Sequence[Sequence[str]] | None,
+             ids: Sequence[str | None] | None) -> dict[str, Any]:
+    sentence = gold.sentence if gold is not None else pred.sentence  # type: ignore[union-attr]
     words = tokens[sentence] if tokens is not None else None
 
     def describe(entity: Entity | None) -> dict[str, Any] | None:
@@ -166,9 +206,10 @@ def evaluate_records(
 
 
 def _check_aligned(gold: list[Record], pred: list[Record], names: tuple[str, str]) -> None:
-    for i, (g, p) in enumerate(zip(gold, pred)):
+    for i, (g, p) in enumerate(zip(gold, pred, strict=False)):
         if g.tokens != p.tokens:
-            k = next((k for k, (a, b) in enumerate(zip(g.tokens, p.tokens)) if a != b),
+            pairs = zip(g.tokens, p.tokens, strict=False)
+            k = next((k for k, (a, b) in enumerate(pairs) if a != b),
                      min(len(g.tokens), len(p.tokens)))
             raise NerkdError(
                 f"sentence {i} (id {g.id}) differs from {names[1]} (id {p.id}) at token {k}: "

@@ -6,14 +6,11 @@ file and line it comes from.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Literal
-
-import jsonlines
+from typing import Literal
 
 from nerkd.core.errors import NerkdError
 from nerkd.core.io import display_name, open_output, read_lines
@@ -75,7 +72,7 @@ def read_records(
 def _locate_errors(records: Iterator[tuple[int, Record]], name: str) -> Iterator[Record]:
     line = None
     try:
-        for line, record in records:
+        for line, record in records:  # noqa: B007 - the line is read in the handler
             yield record
     except NerkdError as error:
         raise error.located(name, line) from None
@@ -88,7 +85,8 @@ def _read_jsonl(lines: Lines, stem: str, tokenize: object) -> Iterator[tuple[int
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as error:
-            raise NerkdError(f"invalid JSON: {error.msg} (column {error.colno})", line=number) from None
+            message = f"invalid JSON: {error.msg} (column {error.colno})"
+            raise NerkdError(message, line=number) from None
         try:
             yield number, record_from_json(obj, tokenize)  # type: ignore[arg-type]
         except NerkdError as error:
@@ -115,7 +113,8 @@ def _read_conll(lines: Lines, stem: str, tokenize: object) -> Iterator[tuple[int
     first_line, docstart, count, width = 0, None, 0, 0
     for number, line in lines:
         if len(line) > MAX_CONLL_LINE:
-            raise NerkdError(f"line of {len(line)} characters is not a CoNLL token line", line=number)
+            message = f"line of {len(line)} characters is not a CoNLL token line"
+            raise NerkdError(message, line=number)
         columns = line.split()
         if columns and columns[0] == DOCSTART:
             if rows:
@@ -165,39 +164,32 @@ def write_records(
     scheme: Scheme = "iob2",
 ) -> int:
     """Write records (streaming to stdout, or atomically to a file); return how many."""
-    writer = {"jsonl": _write_jsonl, "conll": _write_conll, "text": _write_text}[fmt]
+    render = {"jsonl": _jsonl_line, "conll": _conll_block, "text": _text_line}[fmt]
+    count = 0
     with open_output(path) as stream:
-        return writer(records, stream, scheme)
-
-
-def _write_jsonl(records: Iterable[Record], stream: IO[str], scheme: Scheme) -> int:
-    dumps = functools.partial(json.dumps, ensure_ascii=False)
-    writer = jsonlines.Writer(stream, dumps=dumps, flush=stream.isatty())
-    count = 0
-    for count, record in enumerate(records, start=1):
-        obj = record.to_json()
-        if record.tags is not None and scheme != "iob2":
-            obj["tags"] = from_iob2(record.tags, scheme)
-        writer.write(obj)
+        for record in records:
+            stream.write(render(record, scheme))
+            count += 1
     return count
 
 
-def _write_conll(records: Iterable[Record], stream: IO[str], scheme: Scheme) -> int:
-    count = 0
-    for count, record in enumerate(records, start=1):
-        if record.docstart is not None:
-            stream.write(record.docstart + "\n\n")
-        tags = from_iob2(record.tags, scheme) if record.tags is not None else None
-        for i, token in enumerate(record.tokens):
-            row = [token, *(record.columns[i] if record.columns else [])]
-            stream.write(" ".join(row + ([tags[i]] if tags is not None else [])) + "\n")
-        if record.tokens:
-            stream.write("\n")
-    return count
+def _jsonl_line(record: Record, scheme: Scheme) -> str:
+    obj = record.to_json()
+    if record.tags is not None and scheme != "iob2":
+        obj["tags"] = from_iob2(record.tags, scheme)
+    return json.dumps(obj, ensure_ascii=False) + "\n"
 
 
-def _write_text(records: Iterable[Record], stream: IO[str], scheme: Scheme) -> int:
-    count = 0
-    for count, record in enumerate(records, start=1):
-        stream.write(record.text.replace("\n", " ") + "\n")
-    return count
+def _conll_block(record: Record, scheme: Scheme) -> str:
+    lines = [record.docstart, ""] if record.docstart is not None else []
+    tags = from_iob2(record.tags, scheme) if record.tags is not None else None
+    for i, token in enumerate(record.tokens):
+        row = [token, *(record.columns[i] if record.columns else [])]
+        lines.append(" ".join(row + ([tags[i]] if tags is not None else [])))
+    if record.tokens:
+        lines.append("")
+    return "".join(line + "\n" for line in lines)
+
+
+def _text_line(record: Record, scheme: Scheme) -> str:
+    return record.text.replace("\n", " ") + "\n"

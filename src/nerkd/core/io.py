@@ -70,7 +70,8 @@ def open_output(path: str | Path) -> Iterator[IO[str]]:
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as raw:
-            binary: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb") if target.suffix == ".gz" else raw
+            gz = target.suffix == ".gz"
+            binary: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb") if gz else raw  # type: ignore[assignment]
             with io.TextIOWrapper(binary, encoding="utf-8", newline="\n") as text:
                 yield text
         os.chmod(temp, 0o666 & ~_umask())

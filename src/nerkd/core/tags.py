@@ -32,7 +32,8 @@ class TokenSpan(NamedTuple):
 
 def check_tag(tag: str) -> None:
     if not TAG_RE.match(tag):
-        raise NerkdError(f"'{tag}' is not an IOB1/IOB2/BIOES tag (expected O, B-X, I-X, E-X or S-X)")
+        expected = "expected O, B-X, I-X, E-X or S-X"
+        raise NerkdError(f"'{tag}' is not an IOB1/IOB2/BIOES tag ({expected})")
 
 
 def split_tag(tag: str) -> tuple[str, str]:

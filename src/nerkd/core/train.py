@@ -29,7 +29,7 @@ class TrainConfig:
 
     model: str
     epochs: int | None = 3
-    lr: float = 5e-5
+    lr: float = 1e-4
     batch_size: int = 16
     seed: int = 42
     warmup: float = 0.1
@@ -289,7 +289,8 @@ def _dev_report(tagger: Tagger, dev: Sequence[Record]) -> dict[str, Any]:
 def _summary(report: dict[str, Any] | None) -> dict[str, Any] | None:
     if report is None:
         return None
-    return {"micro": report["micro"], "per_type": {k: v["f1"] for k, v in report["per_type"].items()}}
+    per_type = {label: scores["f1"] for label, scores in report["per_type"].items()}
+    return {"micro": report["micro"], "per_type": per_type}
 
 
 def _save_model(output: str | Path, work: Path, network: Any, tokenizer: Any, state: _RunState,

@@ -1,0 +1,139 @@
+"""Entity strings -> character spans -> token spans.
+
+LLMs name entities, not offsets. Each ``(text, label)`` is placed in the sentence by trying,
+in order: the exact string at or after the previous entity (``exact``); the exact string
+anywhere (the nth mention of a string takes its nth occurrence); the same ignoring case
+(``relaxed``); and, if ``fuzzy`` is set, the most similar run of tokens, bounded in length and
+similarity (``fuzzy``). A match must begin and end on token boundaries. Labels are upper-cased,
+mapped through ``label_map`` and dropped when outside the schema.
+
+Overlaps: spans are accepted longest first (earlier-listed first among equals); a span that
+overlaps one already accepted is dropped (reason ``overlap``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from nerkd.core.offsets import Offsets
+from nerkd.core.tags import TokenSpan
+
+DEFAULT_LABEL_MAP = {
+    "PERSON": "PER", "PEOPLE": "PER", "ORGANIZATION": "ORG", "ORGANISATION": "ORG",
+    "COMPANY": "ORG", "LOCATION": "LOC", "GPE": "LOC", "PLACE": "LOC", "COUNTRY": "LOC",
+    "CITY": "LOC", "MISCELLANEOUS": "MISC", "NORP": "MISC", "EVENT": "MISC",
+}
+FUZZY_MIN_RATIO = 0.85
+
+
+@dataclass
+class Alignment:
+    """Token spans found, and what happened to every proposed entity."""
+
+    spans: list[TokenSpan] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class _Placed:
+    order: int
+    start: int  # token indices
+    end: int
+    label: str
+    how: str
+
+
+def align_entities(
+    entities: Sequence[tuple[str, str]],
+    text: str,
+    offsets: Offsets,
+    labels: Sequence[str],
+    label_map: Mapping[str, str] | None = None,
+    fuzzy: bool = False,
+) -> Alignment:
+    """Place ``entities`` in ``text`` (tokens at ``offsets``); see the module docstring."""
+    result = Alignment()
+    mapping = {**DEFAULT_LABEL_MAP, **{k.upper(): v for k, v in (label_map or {}).items()}}
+    starts = {s: i for i, (s, _) in enumerate(offsets)}
+    ends = {e: i for i, (_, e) in enumerate(offsets)}
+    placed: list[_Placed] = []
+    cursor, seen = 0, Counter[str]()
+    for order, (mention, raw_label) in enumerate(entities):
+        label = _schema_label(raw_label, labels, mapping)
+        if label is None:
+            result.counts["dropped_label"] += 1
+            continue
+        mention = mention.strip()
+        seen[mention] += 1
+        found = _locate(mention, text, cursor, seen[mention], starts, ends)
+        if found is None and fuzzy:
+            found = _fuzzy(mention, text, offsets)
+        if found is None:
+            result.counts["dropped_not_found"] += 1
+            continue
+        (start, end), how = found
+        cursor = offsets[end - 1][1]
+        placed.append(_Placed(order, start, end, label, how))
+    result.spans = _without_overlaps(placed, result.counts)
+    return result
+
+
+def _schema_label(raw: str, labels: Sequence[str], mapping: Mapping[str, str]) -> str | None:
+    label = raw.strip().upper()
+    label = mapping.get(label, label)
+    return label if label in labels else None
+
+
+def _locate(mention: str, text: str, cursor: int, nth: int, starts: dict[int, int],
+            ends: dict[int, int]) -> tuple[tuple[int, int], str] | None:
+    if not mention:
+        return None
+    exact = _occurrences(mention, text, starts, ends, 0)
+    after = [m for m in exact if m[2] >= cursor]
+    if after:
+        return after[0][:2], "exact"
+    if exact:
+        return exact[min(nth, len(exact)) - 1][:2], "exact"
+    relaxed = _occurrences(mention, text, starts, ends, re.IGNORECASE)
+    if relaxed:
+        later = [m for m in relaxed if m[2] >= cursor] or relaxed
+        return later[0][:2], "relaxed"
+    return None
+
+
+def _occurrences(mention: str, text: str, starts: dict[int, int], ends: dict[int, int],
+                 flags: int) -> list[tuple[int, int, int]]:
+    """Token-aligned matches as ``(first_token, end_token, char_start)``."""
+    found = []
+    for match in re.finditer(re.escape(mention), text, flags):
+        if match.start() in starts and match.end() in ends:
+            found.append((starts[match.start()], ends[match.end()] + 1, match.start()))
+    return found
+
+
+def _fuzzy(mention: str, text: str, offsets: Offsets) -> tuple[tuple[int, int], str] | None:
+    """The most similar token run of about the mention's length (ratio >= 0.85)."""
+    width = len(mention.split())
+    best, best_ratio = None, FUZZY_MIN_RATIO
+    for size in {max(1, width - 1), width, width + 1}:
+        for start in range(0, len(offsets) - size + 1):
+            candidate = text[offsets[start][0] : offsets[start + size - 1][1]]
+            ratio = difflib.SequenceMatcher(None, mention.lower(), candidate.lower()).ratio()
+            if ratio > best_ratio:
+                best, best_ratio = (start, start + size), ratio
+    return (best, "fuzzy") if best else None
+
+
+def _without_overlaps(placed: list[_Placed], counts: Counter[str]) -> list[TokenSpan]:
+    taken: list[_Placed] = []
+    for candidate in sorted(placed, key=lambda p: (p.start - p.end, p.order)):
+        if any(candidate.start < t.end and t.start < candidate.end for t in taken):
+            counts["dropped_overlap"] += 1
+            continue
+        taken.append(candidate)
+        counts[f"aligned_{candidate.how}"] += 1
+    return sorted(TokenSpan(p.start, p.end, p.label) for p in taken)
