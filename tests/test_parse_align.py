@@ -1,0 +1,89 @@
+"""Reading teacher answers and placing entity strings in the text."""
+
+import pytest
+
+from nerkd.core.align import align_entities
+from nerkd.core.parse import ParseError, parse_entities
+from nerkd.core.records import make_record
+from nerkd.core.tags import TokenSpan
+
+LABELS = ["PER", "ORG", "LOC", "MISC"]
+EXPECTED = [("EU", "ORG"), ("German", "MISC")]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        '{"entities": [{"text": "EU", "label": "ORG"}, {"text": "German", "label": "MISC"}]}',
+        '```json\n{"entities": [{"text": "EU", "label": "ORG"}, '
+        '{"text": "German", "label": "MISC"}]}\n```',
+        'Sure! Here you go: [{"entity": "EU", "type": "ORG"}, '
+        '{"entity": "German", "type": "MISC"}] Hope it helps.',
+        "{'entities': [{'text': 'EU', 'label': 'ORG'}, {'text': 'German', 'label': 'MISC'}]}",
+        '{"ORG": ["EU"], "MISC": ["German"]}',
+        '[["EU", "ORG"], ["German", "MISC"]]',
+        '{"reasoning": "EU is a body {not a place}; German is an adjective", "entities": '
+        '[{"text": "EU", "label": "ORG"}, {"text": "German", "label": "MISC"}]}',
+        '{"entities": [{"text": "EU", "label": "ORG"}, {"text": "German", "label": "MISC"}, '
+        '{"text": "Brit',
+    ],
+)
+def test_answers_in_many_shapes_parse_to_the_same_pairs(answer):
+    assert parse_entities(answer) == EXPECTED
+
+
+def test_empty_entity_list_is_a_valid_answer():
+    assert parse_entities('{"entities": []}') == []
+
+
+@pytest.mark.parametrize("answer", ["I cannot help with that.", "", "{not json", '["a", "b"]'])
+def test_answers_without_entities_are_parse_errors(answer):
+    with pytest.raises(ParseError):
+        parse_entities(answer)
+
+
+def _align(entities, tokens, **options):
+    record = make_record(tokens)
+    return align_entities(entities, record.text, record.offsets, LABELS, **options)
+
+
+def test_exact_in_order_and_nth_occurrence():
+    tokens = "Paris beat Lyon and then Paris lost".split()
+    result = _align([("Paris", "LOC"), ("Lyon", "LOC"), ("Paris", "LOC")], tokens)
+    assert result.spans == [TokenSpan(0, 1, "LOC"), TokenSpan(2, 3, "LOC"), TokenSpan(5, 6, "LOC")]
+    assert result.counts["aligned_exact"] == 3
+
+
+def test_case_insensitive_match_is_relaxed():
+    result = _align([("new york", "LOC")], "He left New York".split())
+    assert result.spans == [TokenSpan(2, 4, "LOC")]
+    assert result.counts["aligned_relaxed"] == 1
+
+
+def test_strings_not_in_the_text_or_not_on_token_boundaries_are_dropped():
+    result = _align([("Berlin", "LOC"), ("Germ", "MISC")], "German beer".split())
+    assert result.spans == []
+    assert result.counts["dropped_not_found"] == 2
+
+
+def test_labels_are_mapped_or_dropped():
+    result = _align([("Peter", "person"), ("Acme", "COMPANY"), ("Monday", "DATE")],
+                    "Peter joined Acme on Monday".split(), label_map={"DATE": "MISC"})
+    assert result.spans == [TokenSpan(0, 1, "PER"), TokenSpan(2, 3, "ORG"), TokenSpan(4, 5, "MISC")]
+    dropped = _align([("Monday", "DATE")], "on Monday".split())
+    assert dropped.spans == [] and dropped.counts["dropped_label"] == 1
+
+
+def test_overlaps_keep_the_longest_span():
+    result = _align([("Bank", "ORG"), ("Bank of England", "ORG"), ("England", "LOC")],
+                    "the Bank of England said".split())
+    assert result.spans == [TokenSpan(1, 4, "ORG")]
+    assert result.counts["dropped_overlap"] == 2
+
+
+def test_fuzzy_match_is_bounded_and_optional():
+    tokens = "Manchester Utd won again".split()
+    assert _align([("Manchester Utd.", "ORG")], tokens).spans == []
+    fuzzy = _align([("Manchester Utd.", "ORG")], tokens, fuzzy=True)
+    assert fuzzy.spans == [TokenSpan(0, 2, "ORG")] and fuzzy.counts["aligned_fuzzy"] == 1
+    assert _align([("Liverpool", "ORG")], tokens, fuzzy=True).spans == []
