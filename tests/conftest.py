@@ -72,3 +72,11 @@ def tiny_bert(tmp_path_factory) -> Path:
     from tiny import build_tiny_bert
 
     return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    """Each test gets its own call log home and no OpenAI settings from the environment."""
+    monkeypatch.setenv("NERKD_HOME", str(tmp_path / "nerkd-home"))
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "NERKD_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
