@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from nerkd import __version__
-from nerkd.cli import annotate, common, convert, evaluate, predict, train
+from nerkd.cli import annotate, blend, common, convert, evaluate, predict, train
 
 app = typer.Typer(
     name="nerkd",
@@ -40,6 +40,7 @@ def root(
 
 
 app.command("annotate")(common.command(annotate.annotate))
+app.command("blend")(common.command(blend.blend))
 app.command("convert")(common.command(convert.convert))
 app.command("train")(common.command(train.train))
 app.command("predict")(common.command(predict.predict))

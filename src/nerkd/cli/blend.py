@@ -1,0 +1,124 @@
+"""``nerkd blend``: a training plan that mixes gold and silver records epoch by epoch."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+
+from nerkd.cli.common import OutputOpt, SeedOpt, info, notice_stdin
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from nerkd.core.blend import BlendStats
+
+ScheduleName = Literal[
+    "gold", "silver", "concat", "sequential", "simple-mix", "sigmoid", "power-decay", "linear",
+    "custom",
+]
+PoolOpt = "records, file or - (.jsonl, .conll, .txt); records without tags are skipped."
+ScheduleOpt = Annotated[ScheduleName, typer.Option(
+    "--schedule", help="Which share of each pool every epoch uses (see above).")]
+EpochsOpt = Annotated[int | None, typer.Option(
+    "--epochs", help="Epochs to plan (required; a custom table sets its own).")]
+SwitchOpt = Annotated[int | None, typer.Option(
+    "--switch", help="sequential/simple-mix: silver-only epochs before the switch [default: ceil(E/2)].")]
+VariantOpt = Annotated[Literal["silver-then-mix", "silver-then-gold"], typer.Option(
+    "--variant", help="simple-mix after the switch: silver+gold (paper v1, default: the only "
+    "reading that differs from sequential) or gold only (paper v4's abstract).")]
+SteepnessOpt = Annotated[float, typer.Option(
+    "--steepness", help="sigmoid k (our default; the paper gives none).")]
+CentreOpt = Annotated[float, typer.Option(
+    "--centre", help="sigmoid c: where s(e) crosses 0.5, as a fraction of E.")]
+PowerOpt = Annotated[float, typer.Option("--power", help="power-decay p (our default).")]
+GoldFractionOpt = Annotated[Literal["complement", "constant"], typer.Option(
+    "--gold-fraction", help="sigmoid/power-decay/linear: g(e) = 1 - s(e), or 1 every epoch.")]
+CustomOpt = Annotated[str | None, typer.Option(
+    "--custom", help="custom: a table, one 'silver gold' line per epoch, or JSONL "
+    '{"epoch", "silver", "gold"}.')]
+MinConfidenceOpt = Annotated[float | None, typer.Option(
+    "--min-confidence", help="Drop silver records whose lowest span confidence (annotate "
+    "--votes) is below this; records without confidences count as 1.")]
+WeightOpt = Annotated[bool, typer.Option(
+    "--weight-by-confidence", help="Weight each silver record's loss by that confidence.")]
+ShowOpt = Annotated[bool, typer.Option(
+    "--show", help="Print a per-epoch table instead of the plan.")]
+PlotOpt = Annotated[str | None, typer.Option(
+    "--plot", help="Draw s(e), g(e) and counts per epoch to this PNG instead of the plan.")]
+
+
+def blend(
+    gold: Annotated[str | None, typer.Option("--gold", help=f"Gold {PoolOpt}")] = None,
+    silver: Annotated[str | None, typer.Option("--silver", help=f"Silver {PoolOpt}")] = None,
+    schedule: ScheduleOpt = "simple-mix",
+    epochs: EpochsOpt = None,
+    switch: SwitchOpt = None,
+    variant: VariantOpt = "silver-then-mix",
+    steepness: SteepnessOpt = 10.0,
+    centre: CentreOpt = 0.5,
+    power: PowerOpt = 1.0,
+    gold_fraction: GoldFractionOpt = "complement",
+    custom: CustomOpt = None,
+    min_confidence: MinConfidenceOpt = None,
+    weight_by_confidence: WeightOpt = False,
+    seed: SeedOpt = 42,
+    output: OutputOpt = "-",
+    show: ShowOpt = False,
+    plot: PlotOpt = None,
+) -> None:
+    """Write a training plan (JSONL, each record tagged with its `epoch`) for `nerkd train`.
+
+    Epoch e of E uses a fraction s(e) of the silver pool and g(e) of the gold pool, drawn
+    without replacement (seeded by --seed and e; floor(f*n + 0.5) records) and shuffled
+    together. Silver sentences that also appear in gold are dropped.
+
+    Schedules (s, g): **gold** (0, 1); **silver** (1, 0); **concat** (1, 1); **sequential**
+    (1, 0) before --switch, then (0, 1); **simple-mix** (default, the paper's best) (1, 0)
+    before --switch, then (1, 1) or (0, 1) by --variant; **sigmoid** s = 1/(1 + exp(k(e/E - c)));
+    **power-decay** s = (1 + e)^-p; **linear** s = 1 - e/(E - 1); **custom** from --custom.
+    The paper (arXiv 2402.09282) gives no formulas: these curves and defaults are our own.
+
+    Example: nerkd blend --gold gold.conll --silver silver.jsonl --schedule sigmoid --epochs 6 -o plan.jsonl
+    """
+    from nerkd.core import blend as core
+    from nerkd.core.formats import write_records
+
+    for path in (gold, silver):
+        notice_stdin(path or "")
+    table = core.read_schedule_table(custom) if custom else None
+    plan_schedule = core.make_schedule(
+        schedule, switch=switch, variant=variant, steepness=steepness, centre=centre,
+        power=power, gold_fraction=gold_fraction, table=table,
+    )
+    plan, stats = core.blend_plan(
+        *core.read_pools(gold, silver), plan_schedule, epochs, seed, min_confidence,
+        weight_by_confidence,
+    )
+    if show:
+        from rich.console import Console
+
+        Console(highlight=False).print(epoch_table(stats))
+    if plot:
+        core.plot_schedule(stats, plot)
+    if not (show or plot):
+        write_records(plan, output, "jsonl")
+    info(stats.summary())
+
+
+def epoch_table(stats: BlendStats) -> RenderableType:
+    """Per-epoch fractions and record counts, with the pools above and what was dropped below."""
+    from rich.console import Group
+    from rich.table import Table
+
+    table = Table()
+    for column in ("epoch", "s(e)", "g(e)", "silver", "gold", "total"):
+        table.add_column(column, justify="right")
+    for c in stats.epochs:
+        table.add_row(str(c.epoch), f"{c.silver_fraction:.3f}", f"{c.gold_fraction:.3f}",
+                      str(c.silver), str(c.gold), str(c.silver + c.gold))
+    return Group(
+        f"{stats.schedule}: pools of {stats.silver} silver and {stats.gold} gold", table,
+        f"dropped: {stats.duplicates} duplicate, {stats.low_confidence} low-confidence, "
+        f"{stats.unlabelled} unlabelled",
+    )
