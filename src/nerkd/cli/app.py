@@ -41,10 +41,10 @@ def root(
 
 app.command("annotate")(common.command(annotate.annotate))
 app.command("blend")(common.command(blend.blend))
-app.command("convert")(common.command(convert.convert))
 app.command("train")(common.command(train.train))
 app.command("predict")(common.command(predict.predict))
 app.command("eval")(common.command(evaluate.evaluate))
+app.command("convert")(common.command(convert.convert))
 
 
 def main() -> None:
