@@ -87,3 +87,10 @@ def test_fuzzy_match_is_bounded_and_optional():
     fuzzy = _align([("Manchester Utd.", "ORG")], tokens, fuzzy=True)
     assert fuzzy.spans == [TokenSpan(0, 2, "ORG")] and fuzzy.counts["aligned_fuzzy"] == 1
     assert _align([("Liverpool", "ORG")], tokens, fuzzy=True).spans == []
+
+
+def test_clause_long_entities_are_dropped():
+    tokens = "A US company has pulled out of a major contract to rebuild Iraq".split()
+    result = _align([(" ".join(tokens), "MISC"), ("Iraq", "LOC")], tokens)
+    assert result.spans == [TokenSpan(12, 13, "LOC")]
+    assert result.counts["dropped_too_long"] == 1

@@ -59,12 +59,13 @@ def report_table(report: dict[str, Any]) -> Any:
     scores.add_section()
     for name in ("micro", "macro"):
         scores.add_row(name, *_score_cells(report[name]))
-    errors = Table(title=f"errors (token accuracy {report['token_accuracy']:.4f})",
-                   title_justify="left")
+    errors = Table(title="errors", title_justify="left")
     errors.add_column("kind")
     errors.add_column("count", justify="right")
     for kind, entry in report["errors"].items():
         errors.add_row(kind.replace("_", " "), str(entry["count"]))
+    errors.add_section()
+    errors.add_row("token accuracy", f"{report['token_accuracy']:.4f}")
     return Group(scores, errors)
 
 

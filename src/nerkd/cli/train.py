@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from nerkd.cli.common import SeedOpt, notice_stdin, progress, write_json
+from nerkd.cli.common import SeedOpt, info, notice_stdin, progress, write_json
 
 
 def train(
@@ -71,7 +71,7 @@ def _render(events: Any, log: Path | None) -> dict[str, Any]:
                 bar.update(task, completed=event.step, total=event.total_steps,
                            description=f"epoch {event.epoch} loss {event.loss:.3f}")
             elif isinstance(event, EpochEnd) and event.dev:
-                bar.console.print(f"epoch {event.epoch}: dev F1 {event.dev['micro']['f1']:.4f}")
+                info(f"epoch {event.epoch}: dev F1 {event.dev['micro']['f1']:.4f}")
             elif isinstance(event, Done):
                 summary = {"output": event.output, "best_epoch": event.summary["best_epoch"],
                            "best_dev": event.summary["best_dev"], "epochs": event.summary["epochs"]}

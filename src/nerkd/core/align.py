@@ -7,6 +7,9 @@ anywhere (the nth mention of a string takes its nth occurrence); the same ignori
 similarity (``fuzzy``). A match must begin and end on token boundaries. Labels are upper-cased,
 mapped through ``label_map`` and dropped when outside the schema.
 
+A match longer than ``MAX_ENTITY_TOKENS`` tokens is dropped (``too_long``): small teachers
+sometimes return a whole clause as one "entity", and no CoNLL-2003 entity is that long.
+
 Overlaps: spans are accepted longest first (earlier-listed first among equals); a span that
 overlaps one already accepted is dropped (reason ``overlap``).
 """
@@ -28,6 +31,7 @@ DEFAULT_LABEL_MAP = {
     "CITY": "LOC", "MISCELLANEOUS": "MISC", "NORP": "MISC", "EVENT": "MISC",
 }
 FUZZY_MIN_RATIO = 0.85
+MAX_ENTITY_TOKENS = 10
 
 
 @dataclass
@@ -76,6 +80,9 @@ def align_entities(
             result.counts["dropped_not_found"] += 1
             continue
         (start, end), how = found
+        if end - start > MAX_ENTITY_TOKENS:
+            result.counts["dropped_too_long"] += 1
+            continue
         cursor = offsets[end - 1][1]
         placed.append(_Placed(order, start, end, label, how))
     result.spans = _without_overlaps(placed, result.counts)

@@ -32,7 +32,7 @@ class AnnotateOptions:
     concurrency: int = 8
     temperature: float = 0.0
     votes: int = 1
-    max_answer_tokens: int = 512
+    max_answer_tokens: int | None = None  # None: enough for the text's entities (see _params)
     retries: int = 5
     parse_retries: int = 2
     connect_retries: int = 2
@@ -148,7 +148,7 @@ class Annotator:
         """One answer's spans; an unreadable answer is re-asked up to ``parse_retries``."""
         messages = self.prompt.messages(record.text, self._shots(record))
         for attempt in range(self.options.parse_retries + 1):
-            answer = await self._ask(messages, sample, attempt)
+            answer = await self._ask(messages, self._params(record.text, sample, attempt))
             try:
                 entities = parse_entities(answer)
             except ParseError:
@@ -167,9 +167,8 @@ class Annotator:
         pool = [r for r in self.prompt.examples if r.text != record.text]
         return similar_examples(record.text, pool, self.options.similar_shots)
 
-    async def _ask(self, messages: list[dict[str, str]], sample: int, attempt: int) -> str:
+    async def _ask(self, messages: list[dict[str, str]], params: dict[str, Any]) -> str:
         """The answer to one request: from the call log, or from the teacher (then logged)."""
-        params = self._params(sample, attempt)
         key = call_key(self.teacher.backend, self.teacher.model, messages, params)
         cached = self.log.get(key)
         if cached is not None:
@@ -187,11 +186,18 @@ class Annotator:
         self._count_tokens(completion.prompt_tokens, completion.completion_tokens)
         return completion.answer
 
-    def _params(self, sample: int, attempt: int) -> dict[str, Any]:
-        votes = self.options.votes
-        temperature = self.options.temperature if votes == 1 else max(self.options.temperature,
-                                                                       0.7)
-        return {"temperature": temperature, "max_tokens": self.options.max_answer_tokens,
+    def _params(self, text: str, sample: int, attempt: int) -> dict[str, Any]:
+        """Sampling parameters; they are part of the call's key. Votes and retries of an
+        unreadable answer sample (at temperature 0 they would repeat the same answer)."""
+        temperature = self.options.temperature
+        if self.options.votes > 1 or attempt > 0:
+            temperature = max(temperature, 0.7)
+        # An entity list is shorter than the text: ~4 characters a token, ~12 tokens of JSON
+        # per entity. A cap stops small models that repeat themselves until the limit.
+        budget = self.options.max_answer_tokens or 64 + len(text) // 2
+        if self.prompt.cot and not self.options.max_answer_tokens:
+            budget *= 3
+        return {"temperature": temperature, "max_tokens": budget,
                 "seed": self.options.seed + sample, "sample": sample, "attempt": attempt,
                 "schema": self.prompt.schema()}
 

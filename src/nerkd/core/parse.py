@@ -11,9 +11,10 @@ from typing import Any
 from nerkd.core.errors import NerkdError
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
-_PAIR = re.compile(
-    r"""\{\s*["'](?:text|entity|name)["']\s*:\s*["']((?:[^"'\\]|\\.)*)["']\s*,\s*"""
-    r"""["'](?:label|type|category)["']\s*:\s*["']([^"']*)["']\s*\}"""
+_QUOTED = r"""(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')"""
+_PAIR = re.compile(  # one complete {"text": ..., "label": ...} object, either quote style
+    r"""\{\s*["'](?:text|entity|name)["']\s*:\s*""" + _QUOTED
+    + r"""\s*,\s*["'](?:label|type|category)["']\s*:\s*""" + _QUOTED + r"\s*\}"
 )
 MAX_CANDIDATES = 50  # JSON starts tried per answer; keeps hostile answers cheap
 
@@ -30,7 +31,7 @@ def parse_entities(answer: str) -> list[tuple[str, str]]:
             return found
     salvaged = _PAIR.findall(answer)  # truncated JSON: keep every complete entity object
     if salvaged:
-        return [(_unescape(text), label) for text, label in salvaged]
+        return [(_unescape(t1 or t2), l1 or l2) for t1, t2, l1, l2 in salvaged]
     raise ParseError(f"no entity list in the answer: {answer[:80]!r}")
 
 
