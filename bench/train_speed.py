@@ -31,10 +31,10 @@ def main() -> None:
     records = [r for r in conll("train", args.train) if r.tokens]
     dev = [r for r in conll("dev", args.dev) if r.tokens]
     seen = len(records) * args.epochs
-    ours, our_f1 = _nerkd(records, dev, args)
-    theirs, their_f1 = _trainer(records, dev, args)
     print(f"train sentences: {len(records)} x {args.epochs} epochs, batch {args.batch_size}")
-    print(f"nerkd train:  {seen / ours:7.1f} sentences/s  dev F1 {our_f1:.4f}")
+    ours, our_f1 = _nerkd(records, dev, args)
+    print(f"nerkd train:  {seen / ours:7.1f} sentences/s  dev F1 {our_f1:.4f}", flush=True)
+    theirs, their_f1 = _trainer(records, dev, args)
     print(f"HF Trainer:   {seen / theirs:7.1f} sentences/s  dev F1 {their_f1:.4f}")
     print(f"speed-up: {theirs / ours:.2f}x")
 
@@ -70,7 +70,7 @@ def _trainer(records, dev, args) -> tuple[float, float]:
     data = [_features(tokenizer, r, index) for r in records]
     arguments = TrainingArguments(
         output_dir=tempfile.mkdtemp(), per_device_train_batch_size=args.batch_size,
-        num_train_epochs=args.epochs, learning_rate=args.lr, warmup_ratio=0.1,
+        num_train_epochs=args.epochs, learning_rate=args.lr, warmup_steps=0.1,
         weight_decay=0.01, save_strategy="no", report_to=[], logging_strategy="no",
         disable_tqdm=True, use_cpu=True, seed=42)
     trainer = Trainer(model=model, args=arguments, train_dataset=data,

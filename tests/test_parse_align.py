@@ -94,3 +94,8 @@ def test_clause_long_entities_are_dropped():
     result = _align([(" ".join(tokens), "MISC"), ("Iraq", "LOC")], tokens)
     assert result.spans == [TokenSpan(12, 13, "LOC")]
     assert result.counts["dropped_too_long"] == 1
+
+
+def test_a_final_period_of_an_abbreviation_may_be_left_out():
+    result = _align([("Acme Corp", "ORG")], ["Acme", "Corp.", "said"])
+    assert result.spans == [TokenSpan(0, 2, "ORG")]

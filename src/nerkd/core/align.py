@@ -4,7 +4,8 @@ LLMs name entities, not offsets. Each ``(text, label)`` is placed in the sentenc
 in order: the exact string at or after the previous entity (``exact``); the exact string
 anywhere (the nth mention of a string takes its nth occurrence); the same ignoring case
 (``relaxed``); and, if ``fuzzy`` is set, the most similar run of tokens, bounded in length and
-similarity (``fuzzy``). A match must begin and end on token boundaries. Labels are upper-cased,
+similarity (``fuzzy``). A match must begin and end on token boundaries (a token's final
+period may be left out: ``Acme Corp`` matches the tokens ``Acme Corp.``). Labels are upper-cased,
 mapped through ``label_map`` and dropped when outside the schema.
 
 A match longer than ``MAX_ENTITY_TOKENS`` tokens is dropped (``too_long``): small teachers
@@ -64,6 +65,9 @@ def align_entities(
     mapping = {**DEFAULT_LABEL_MAP, **{k.upper(): v for k, v in (label_map or {}).items()}}
     starts = {s: i for i, (s, _) in enumerate(offsets)}
     ends = {e: i for i, (_, e) in enumerate(offsets)}
+    for i, (s, e) in enumerate(offsets):  # "Acme Corp" names the token "Corp." too
+        if e - s > 1 and text[e - 1] == ".":
+            ends.setdefault(e - 1, i)
     placed: list[_Placed] = []
     cursor, seen = 0, Counter[str]()
     for order, (mention, raw_label) in enumerate(entities):

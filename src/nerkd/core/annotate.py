@@ -85,6 +85,7 @@ class Annotator:
         self.options = options or AnnotateOptions()
         self.stats = AnnotateStats()
         self._rng = random.Random(self.options.seed)
+        self._inflight: dict[str, asyncio.Future[str]] = {}
 
     def run(self, records: Iterable[Record]) -> Iterator[Record]:
         """Annotated records in input order; failed records are reported and left out."""
@@ -111,6 +112,9 @@ class Annotator:
                 task.cancel()
             if pending:
                 loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            closing = getattr(self.teacher, "aclose", None)
+            if closing is not None:
+                loop.run_until_complete(closing())
             loop.close()
             self.stats.seconds = time.perf_counter() - started
 
@@ -175,7 +179,16 @@ class Annotator:
             self.stats.cached += 1
             self._count_tokens(cached["prompt_tokens"], cached["completion_tokens"])
             return str(cached["answers"][0])
-        self._check_budget()
+        if key in self._inflight:  # the same request is already on its way (a repeated text)
+            return await asyncio.shield(self._inflight[key])
+        self._inflight[key] = asyncio.ensure_future(self._call(key, messages, params))
+        try:
+            return await asyncio.shield(self._inflight[key])
+        finally:
+            self._inflight.pop(key, None)
+
+    async def _call(self, key: str, messages: list[dict[str, str]],
+                    params: dict[str, Any]) -> str:
         started = time.perf_counter()
         completion = await self._with_retries(messages, params)
         self.log.put(key, self.teacher.backend, self.teacher.model,
@@ -207,6 +220,7 @@ class Annotator:
         while True:
             try:
                 async with self._gate:
+                    self._check_budget()  # here, so queued requests see earlier answers
                     return await self.teacher.complete(
                         messages, temperature=params["temperature"],
                         max_tokens=params["max_tokens"], schema=params["schema"],

@@ -17,16 +17,29 @@ class OpenAITeacher:
     backend = "openai"
 
     def __init__(self, model: str | None, base_url: str | None, timeout: float = 60.0) -> None:
-        from openai import AsyncOpenAI
-
         base_url = base_url or os.environ.get("OPENAI_BASE_URL")
         if not model:
             raise TeacherError("the openai backend needs --model")
         self.model, self.where = model, base_url or "https://api.openai.com/v1"
-        # Local servers want no key; the client insists on one, so pass a placeholder.
-        key = os.environ.get("OPENAI_API_KEY") or "no-key"
-        self._client = AsyncOpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=0)
+        self._base_url, self._timeout = base_url, timeout
+        self._client: Any = None  # made in the running event loop
         self._mode: str | None = None  # settled after the first success
+
+    def _connection(self) -> Any:
+        from openai import AsyncOpenAI
+
+        if self._client is None:
+            # Local servers want no key; the client insists on one, so pass a placeholder.
+            key = os.environ.get("OPENAI_API_KEY") or "no-key"
+            self._client = AsyncOpenAI(base_url=self._base_url, api_key=key,
+                                       timeout=self._timeout, max_retries=0)
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close connections before their event loop goes away."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
     async def complete(self, messages: list[dict[str, str]], *, temperature: float,
                        max_tokens: int, schema: dict[str, Any] | None,
@@ -57,7 +70,7 @@ class OpenAITeacher:
         elif mode == "json_object":
             options["response_format"] = {"type": "json_object", "schema": schema}
         try:
-            return await self._client.chat.completions.create(
+            return await self._connection().chat.completions.create(
                 model=self.model, messages=messages, **options)  # type: ignore[arg-type]
         except (openai.BadRequestError, openai.UnprocessableEntityError,
                 openai.InternalServerError) as error:
@@ -66,6 +79,8 @@ class OpenAITeacher:
             raise _map(error) from None
         except openai.OpenAIError as error:
             raise _map(error) from None
+        except ValueError as error:  # a body that is not JSON
+            raise Retryable(f"unreadable response: {type(error).__name__}") from None
 
 
 class _Rejected(Exception):
