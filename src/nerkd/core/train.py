@@ -158,7 +158,7 @@ def _optimizer(network: Any, config: TrainConfig, total_steps: int) -> tuple[Any
         {"params": [p for n, p in network.named_parameters() if n.endswith(no_decay)],
          "weight_decay": 0.0},
     ]
-    optimizer = torch.optim.AdamW(groups, lr=config.lr)
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, fused=True)
     warmup = int(config.warmup * total_steps)
     return optimizer, get_linear_schedule_with_warmup(optimizer, warmup, max(total_steps, 1))
 
