@@ -56,6 +56,9 @@ class CallLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
+            # Each answer is committed as it comes; NORMAL keeps every commit through a crash
+            # or kill -9 (not a power cut) without an fsync that would stall the event loop.
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(SCHEMA)
         except (OSError, sqlite3.Error) as error:
             raise NerkdError(f"cannot open the call log: {error}", str(self.path)) from None
