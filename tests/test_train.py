@@ -216,3 +216,11 @@ def test_embedded_minilm_learns_conll(conll_dir, tmp_path):
     events = list(train(train_records, config, tmp_path / "model", dev))
     ends = [e for e in events if isinstance(e, EpochEnd)]
     assert max(e.dev["micro"]["f1"] for e in ends) > 0.60
+
+
+def test_windows_respect_the_model_position_limit(tiny_bert, tmp_path):
+    _run(_sentences(8), tmp_path, model=str(tiny_bert), epochs=1)
+    tagger = load_tagger(str(tmp_path / "model"), max_length=512)
+    assert tagger.max_length == 128  # the tiny model's max_position_embeddings
+    long_sentence = ["the", "london", "paris"] * 100
+    assert len(tagger.tag([long_sentence])[0]) == 300

@@ -9,6 +9,7 @@ from typing import Any
 
 from nerkd.core.encoding import Window, collate, encode, length_batches
 from nerkd.core.records import Record
+from nerkd.core.student import window_limit
 from nerkd.core.tags import to_iob2
 
 
@@ -18,7 +19,8 @@ class Tagger:
     def __init__(self, network: Any, tokenizer: Any, labels: Sequence[str], device: Any,
                  batch_size: int = 32, max_length: int = 256) -> None:
         self.network, self.tokenizer, self.labels = network, tokenizer, list(labels)
-        self.device, self.batch_size, self.max_length = device, batch_size, max_length
+        self.device, self.batch_size = device, batch_size
+        self.max_length = window_limit(network, max_length)
 
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
         """IOB2 tags per word; a word the tokenizer cannot see is tagged O."""

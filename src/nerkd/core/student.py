@@ -59,6 +59,12 @@ def pick_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
+def window_limit(network: Any, wanted: int) -> int:
+    """Subwords per window: what was asked, within the model's position embeddings."""
+    limit = getattr(network.config, "max_position_embeddings", None) or wanted
+    return min(wanted, limit)
+
+
 def load_tokenizer(model: str) -> Any:
     from transformers import AutoTokenizer
 

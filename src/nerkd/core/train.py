@@ -20,7 +20,13 @@ from nerkd.core.errors import NerkdError
 from nerkd.core.plan import epochs_of_plan, is_plan, record_weight
 from nerkd.core.predict import Tagger
 from nerkd.core.records import Record
-from nerkd.core.student import label_list, load_for_training, load_tokenizer, pick_device
+from nerkd.core.student import (
+    label_list,
+    load_for_training,
+    load_tokenizer,
+    pick_device,
+    window_limit,
+)
 
 
 @dataclass
@@ -85,6 +91,7 @@ def train(
     device = distributed.device(config.device)
     tokenizer = load_tokenizer(config.model)
     network = load_for_training(config.model, labels).to(device)
+    config.max_length = window_limit(network, config.max_length)
     model = distributed.wrap(network)
     label_index = {label: i for i, label in enumerate(labels)}
     per_epoch = [_batches(e, i, tokenizer, label_index, config, distributed)
