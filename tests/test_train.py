@@ -224,3 +224,11 @@ def test_windows_respect_the_model_position_limit(tiny_bert, tmp_path):
     assert tagger.max_length == 128  # the tiny model's max_position_embeddings
     long_sentence = ["the", "london", "paris"] * 100
     assert len(tagger.tag([long_sentence])[0]) == 300
+
+
+def test_patience_stops_when_dev_f1_stops_improving(tiny_bert, tmp_path):
+    # lr 0: dev F1 never changes, so the first epoch stays best and patience 1 stops at 2.
+    events = _run(_sentences(16), tmp_path, dev=_sentences(8, seed=1), model=str(tiny_bert),
+                  epochs=5, lr=0.0, patience=1)
+    assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [0, 1]
+    assert json.loads((tmp_path / "model" / "nerkd.json").read_text())["best_epoch"] == 0
