@@ -4,6 +4,7 @@ replaced from a file (``$labels``, ``$answer_format`` and ``$text`` are filled i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -69,13 +70,19 @@ class PromptBuilder:
         return messages
 
     def _user(self, text: str) -> str:
+        return self._filled_template.safe_substitute(text=text)
+
+    @functools.cached_property
+    def _filled_template(self) -> Template:
+        """The template with everything but the text filled in (done once per run)."""
         lines = "\n".join(f"- {name}: {about}" if about else f"- {name}"
                           for name, about in self.labels.items())
         answer_format = COT_FORMAT if self.cot else ANSWER_FORMAT
-        return Template(self.template).safe_substitute(
-            labels=lines, answer_format=answer_format, text=text)
+        # Escape "$" in the filled-in values so the second pass sees only $text.
+        return Template(Template(self.template).safe_substitute(
+            labels=lines.replace("$", "$$"), answer_format=answer_format))
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
         """A short hash of the prompt with the text left out, stored in each record's meta."""
         shape = {"messages": self.messages("$text"), "cot": self.cot}
@@ -84,6 +91,10 @@ class PromptBuilder:
 
     def schema(self) -> dict[str, Any]:
         """JSON schema of the answer, for servers that constrain their output."""
+        return self._schema
+
+    @functools.cached_property
+    def _schema(self) -> dict[str, Any]:  # built once: it is part of every call's key
         entity = {"type": "object", "properties": {
             "text": {"type": "string"}, "label": {"type": "string", "enum": list(self.labels)}},
             "required": ["text", "label"]}
