@@ -7,7 +7,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
@@ -124,9 +124,3 @@ def quiet_broken_pipe() -> typer.Exit:
         pass  # stdout is not a real file (tests)
     return typer.Exit(0)
 
-
-def counted(items: Iterable[Any], counter: list[int]) -> Iterator[Any]:
-    """Pass items through, counting them into ``counter[0]``."""
-    for item in items:
-        counter[0] += 1
-        yield item

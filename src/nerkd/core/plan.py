@@ -8,19 +8,9 @@ means every epoch uses every record.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from nerkd.core.errors import NerkdError
 from nerkd.core.records import Record
-
-
-@dataclass
-class Example:
-    """A training sentence: words, label ids, and the weight of its loss."""
-
-    tokens: list[str]
-    label_ids: list[int]
-    weight: float = 1.0
 
 
 def is_plan(records: Sequence[Record]) -> bool:
