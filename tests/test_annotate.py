@@ -196,7 +196,9 @@ def test_resume_after_kill_asks_only_unanswered_items(tmp_path):
         env = {**os.environ, "OPENAI_API_KEY": "test"}
         killed = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                   env=env)
+        deadline = time.monotonic() + 60
         while len(server.requests) < 10:
+            assert killed.poll() is None and time.monotonic() < deadline, "nerkd did not start"
             time.sleep(0.05)
         killed.send_signal(signal.SIGKILL)
         killed.wait()
