@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-COMMANDS = ["annotate", "blend", "train", "predict", "eval", "convert"]
+COMMANDS = ["annotate", "blend", "train", "predict", "eval", "evolve", "convert"]
 
 
 def test_help_lists_every_command_with_a_description(nerkd):

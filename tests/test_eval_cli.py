@@ -89,3 +89,14 @@ def test_table_goes_to_stderr_only(nerkd, fixtures):
     result = nerkd("eval", fixtures / "eval_gold.conll", fixtures / "eval_pred.conll", "--table")
     assert "conlleval mode" in result.stderr and "wrong boundary" in result.stderr
     json.loads(result.stdout)  # stdout is still pure JSON
+
+
+def test_plot_draws_a_png_beside_the_same_report(nerkd, fixtures, tmp_path):
+    png = tmp_path / "plots" / "eval.png"
+    plain = nerkd("eval", fixtures / "eval_gold.conll", fixtures / "eval_pred.conll")
+    drawn = nerkd("eval", fixtures / "eval_gold.conll", fixtures / "eval_pred.conll",
+                  "--plot", png)
+    assert drawn.exit_code == 0, drawn.stderr
+    assert drawn.stdout == plain.stdout  # the plot adds a file, never changes the report
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 5000  # a real drawing, not an empty canvas

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
 from nerkd.cli.common import FromOpt, InputArg, OutputOpt, SeedOpt, ToOpt, info, notice_stdin
+from nerkd.cli.teaching import (
+    BaseUrlOpt,
+    CallLogOpt,
+    ConcurrencyOpt,
+    LabelsOpt,
+    MaxCostOpt,
+    MaxTokensOpt,
+    PriceInOpt,
+    PriceOutOpt,
+    RetriesOpt,
+    TeacherModelOpt,
+    TeacherOpt,
+    TimeoutOpt,
+    pick_backend,
+)
 
 EXIT_BUDGET = 3
 
@@ -20,10 +34,10 @@ def annotate(
     output: OutputOpt = "-",
     from_format: FromOpt = None,
     to_format: ToOpt = None,
-    teacher: Annotated[Literal["auto", "openai", "llamacpp"], typer.Option("--teacher", help="auto: openai when --base-url or OPENAI_BASE_URL is set, else the embedded local model.")] = "auto",
-    model: Annotated[str | None, typer.Option("--model", help="Model name on the server, or a .gguf file for llamacpp (default: embedded SmolLM2-135M-Instruct).")] = None,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (key from OPENAI_API_KEY).")] = None,
-    labels: Annotated[str | None, typer.Option("--labels", help="Entity types: PER,ORG,... or a file of 'LABEL: description' lines (default: CoNLL-2003).")] = None,
+    teacher: TeacherOpt = "auto",
+    model: TeacherModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    labels: LabelsOpt = None,
     label_map: Annotated[str | None, typer.Option("--label-map", help="Map teacher labels to yours: PERSON=PER,COMPANY=ORG (unmapped out-of-schema labels are dropped).")] = None,
     examples: Annotated[str | None, typer.Option("--examples", help="Gold records to draw few-shot examples from.")] = None,
     shots: Annotated[int, typer.Option("--shots", help="Few-shot examples per prompt.")] = 3,
@@ -32,16 +46,16 @@ def annotate(
     prompt: Annotated[str | None, typer.Option("--prompt", help="Prompt template file ($labels, $answer_format, $text).")] = None,
     votes: Annotated[int, typer.Option("--votes", help="Self-consistency: N samples at temperature >= 0.7, keep majority spans with confidence.")] = 1,
     temperature: Annotated[float, typer.Option("--temperature", help="Sampling temperature.")] = 0.0,
-    concurrency: Annotated[int, typer.Option("--concurrency", help="Requests in flight.")] = 8,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 60.0,
-    retries: Annotated[int, typer.Option("--retries", help="Retries per request on timeouts, 429 and 5xx.")] = 5,
-    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Stop cleanly after this many tokens in+out.")] = None,
-    max_cost: Annotated[float | None, typer.Option("--max-cost", help="Stop cleanly at this cost (see --price-in/--price-out).")] = None,
-    price_in: Annotated[float, typer.Option("--price-in", help="Price per million prompt tokens.")] = 0.0,
-    price_out: Annotated[float, typer.Option("--price-out", help="Price per million completion tokens.")] = 0.0,
+    concurrency: ConcurrencyOpt = 8,
+    timeout: TimeoutOpt = 60.0,
+    retries: RetriesOpt = 5,
+    max_tokens: MaxTokensOpt = None,
+    max_cost: MaxCostOpt = None,
+    price_in: PriceInOpt = 0.0,
+    price_out: PriceOutOpt = 0.0,
     fuzzy: Annotated[bool, typer.Option("--fuzzy", help="Also place entity strings by bounded fuzzy match.")] = False,
     keep_gold: Annotated[bool, typer.Option("--keep-gold", help="Pass records that already have tags through unchanged.")] = False,
-    call_log: Annotated[str | None, typer.Option("--call-log", help="SQLite call log: cache and resume journal (default ~/.cache/nerkd/calls.sqlite, or $NERKD_HOME).")] = None,
+    call_log: CallLogOpt = None,
     report: Annotated[str | None, typer.Option("--report", help="Write the run summary as JSON.")] = None,
     seed: SeedOpt = 0,
 ) -> None:
@@ -67,18 +81,12 @@ def annotate(
         max_tokens=max_tokens, max_cost=max_cost, price_in=price_in, price_out=price_out,
         label_map=_label_map(label_map), fuzzy=fuzzy, keep_gold=keep_gold,
         similar_shots=shots if similar else 0, seed=seed)
-    backend = _backend(teacher, base_url)
+    backend = pick_backend(teacher, base_url)
     annotator = Annotator(make_teacher(backend, model, base_url, timeout, seed), builder,
                           CallLog(call_log), options)
     records = annotator.run(read_records(input, from_format))
     write_records(records, output, to_format or format_from_name(output) or "jsonl")
     _finish(annotator.stats.as_json(), report)
-
-
-def _backend(teacher: str, base_url: str | None) -> str:
-    if teacher != "auto":
-        return teacher
-    return "openai" if base_url or os.environ.get("OPENAI_BASE_URL") else "llamacpp"
 
 
 def _label_map(spec: str | None) -> dict[str, str]:

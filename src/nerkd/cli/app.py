@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from nerkd import __version__
-from nerkd.cli import annotate, blend, common, convert, evaluate, predict, train
+from nerkd.cli import annotate, blend, common, convert, evaluate, evolve, predict, train
 
 app = typer.Typer(
     name="nerkd",
@@ -44,6 +44,7 @@ app.command("blend")(common.command(blend.blend))
 app.command("train")(common.command(train.train))
 app.command("predict")(common.command(predict.predict))
 app.command("eval")(common.command(evaluate.evaluate))
+app.command("evolve")(common.command(evolve.evolve))
 app.command("convert")(common.command(convert.convert))
 
 

@@ -28,6 +28,7 @@ def evaluate(
         bool | None, typer.Option("--table/--no-table", help="Rich table on stderr (default: if a terminal).")
     ] = None,
     gold_format: FromOpt = None,
+    plot: Annotated[str | None, typer.Option("--plot", help="Also draw per-type scores and error counts to this PNG.")] = None,
 ) -> None:
     """Score predictions against gold: entity P/R/F1 per type, micro/macro, errors.
 
@@ -42,6 +43,10 @@ def evaluate(
         names=(gold, pred),
     )
     write_json(report)
+    if plot:
+        from nerkd.core.plots import eval_plot
+
+        eval_plot(report, plot)
     if table if table is not None else sys.stderr.isatty():
         console().print(report_table(report))
 

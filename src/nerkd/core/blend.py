@@ -375,13 +375,10 @@ def _planned(record: Record, pool: str, epoch: int, weight: float) -> Record:
 
 def plot_schedule(stats: BlendStats, path: str | Path) -> None:
     """A PNG of s(e) and g(e) (top) and the records drawn per epoch (bottom)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from nerkd.core.plots import figure, save
 
     epochs = [c.epoch for c in stats.epochs]
-    figure = Figure(figsize=(7, 6), tight_layout=True)
-    FigureCanvasAgg(figure)
-    top, bottom = figure.subplots(2, 1, sharex=True)
+    drawing, (top, bottom) = figure(2, 1, size=(7, 6))
     top.plot(epochs, [c.silver_fraction for c in stats.epochs], "o-", label="silver s(e)")
     top.plot(epochs, [c.gold_fraction for c in stats.epochs], "s-", label="gold g(e)")
     top.set(ylabel="fraction of pool", ylim=(-0.05, 1.05), title=stats.schedule)
@@ -392,5 +389,4 @@ def plot_schedule(stats: BlendStats, path: str | Path) -> None:
     bottom.bar(epochs, gold, bottom=silver, label=f"gold (of {stats.gold})")
     bottom.set(xlabel="epoch", ylabel="records", xticks=epochs)
     bottom.legend()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="png", dpi=100)
+    save(drawing, path)

@@ -25,8 +25,8 @@ class ParseError(NerkdError):
 
 def parse_entities(answer: str) -> list[tuple[str, str]]:
     """Entity ``(text, label)`` pairs from an LLM answer, in the order given."""
-    for candidate in _candidates(answer):
-        found = _entity_pairs(candidate)
+    for candidate in json_values(answer):
+        found = entity_pairs(candidate)
         if found is not None:
             return found
     salvaged = _PAIR.findall(answer)  # truncated JSON: keep every complete entity object
@@ -35,7 +35,7 @@ def parse_entities(answer: str) -> list[tuple[str, str]]:
     raise ParseError(f"no entity list in the answer: {answer[:80]!r}")
 
 
-def _candidates(answer: str) -> list[Any]:
+def json_values(answer: str) -> list[Any]:
     """Decoded JSON values found in the answer, fenced blocks first."""
     texts = [*_FENCE.findall(answer), answer]
     values: list[Any] = []
@@ -74,12 +74,12 @@ def _matching_bracket(text: str, start: int) -> int | None:
     return None
 
 
-def _entity_pairs(value: Any) -> list[tuple[str, str]] | None:
+def entity_pairs(value: Any) -> list[tuple[str, str]] | None:
     """Pairs from the shapes we accept, or None if ``value`` has none of them."""
     if isinstance(value, dict):
         for key in ("entities", "named_entities", "ner", "results"):
             if key in value:
-                return _entity_pairs(value[key])
+                return entity_pairs(value[key])
         if value and all(isinstance(v, list) for v in value.values()):  # {"PER": ["..."]}
             return [(str(t), str(label)) for label, texts in value.items() for t in texts
                     if isinstance(t, str)]

@@ -1,0 +1,27 @@
+"""Teacher options that annotate and evolve share, declared once."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Literal
+
+import typer
+
+TeacherOpt = Annotated[Literal["auto", "openai", "llamacpp"], typer.Option("--teacher", help="auto: openai when --base-url or OPENAI_BASE_URL is set, else the embedded local model.")]
+TeacherModelOpt = Annotated[str | None, typer.Option("--model", help="Model name on the server, or a .gguf file for llamacpp (default: embedded SmolLM2-135M-Instruct).")]
+BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (key from OPENAI_API_KEY).")]
+LabelsOpt = Annotated[str | None, typer.Option("--labels", help="Entity types: PER,ORG,... or a file of 'LABEL: description' lines (default: CoNLL-2003).")]
+ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", help="Requests in flight.")]
+TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds per request.")]
+RetriesOpt = Annotated[int, typer.Option("--retries", help="Retries per request on timeouts, 429 and 5xx.")]
+MaxTokensOpt = Annotated[int | None, typer.Option("--max-tokens", help="Stop cleanly after this many tokens in+out.")]
+MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", help="Stop cleanly at this cost (see --price-in/--price-out).")]
+PriceInOpt = Annotated[float, typer.Option("--price-in", help="Price per million prompt tokens.")]
+PriceOutOpt = Annotated[float, typer.Option("--price-out", help="Price per million completion tokens.")]
+CallLogOpt = Annotated[str | None, typer.Option("--call-log", help="SQLite call log: cache and resume journal (default ~/.cache/nerkd/calls.sqlite, or $NERKD_HOME).")]
+
+
+def pick_backend(teacher: str, base_url: str | None) -> str:
+    if teacher != "auto":
+        return teacher
+    return "openai" if base_url or os.environ.get("OPENAI_BASE_URL") else "llamacpp"

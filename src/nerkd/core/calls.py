@@ -1,0 +1,145 @@
+"""Asking a teacher through the call log, as annotate and evolve both do.
+
+Every answer is looked up in the call log first (so a re-run pays only for what was never
+answered) and written there after; an identical request already in flight is awaited, not
+repeated; transient failures are retried with exponential backoff and full jitter, never
+sooner than a Retry-After; token and cost budgets are checked before every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from nerkd.core.calllog import CallLog, call_key
+from nerkd.core.teachers import Completion, Retryable, Teacher, TeacherError
+
+
+@dataclass
+class CallOptions:
+    """Concurrency, retries and budgets; prices are per million tokens."""
+
+    concurrency: int = 8
+    retries: int = 5
+    connect_retries: int = 2
+    backoff: float = 1.0
+    max_tokens: int | None = None
+    max_cost: float | None = None
+    price_in: float = 0.0
+    price_out: float = 0.0
+    seed: int = 0
+
+
+@dataclass
+class CallStats:
+    """Requests, tokens and cost so far, and why the run stopped early, if it did."""
+
+    calls: int = 0
+    cached: int = 0
+    retries: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    stopped: str | None = None
+
+
+class BudgetReached(Exception):
+    pass
+
+
+class ItemFailed(Exception):
+    """This request cannot be answered; the run goes on without it."""
+
+
+class Caller:
+    """One teacher, one call log, one set of options; ``ask`` from inside an event loop."""
+
+    def __init__(self, teacher: Teacher, log: CallLog, options: CallOptions,
+                 stats: CallStats) -> None:
+        self.teacher, self.log, self.options, self.stats = teacher, log, options, stats
+        self._rng = random.Random(options.seed)
+        self._inflight: dict[str, asyncio.Future[str]] = {}
+        self._gate: asyncio.Semaphore | None = None
+
+    async def ask(self, messages: list[dict[str, str]], params: dict[str, Any]) -> str:
+        """The answer to one request. ``params`` holds ``temperature``, ``max_tokens``,
+        ``schema``, ``seed`` and optionally ``attempt`` (a re-ask samples with the next
+        seed); any other keys only tell apart otherwise equal requests."""
+        key = call_key(self.teacher.backend, self.teacher.model, messages, params)
+        cached = self.log.get(key)
+        if cached is not None:
+            self.stats.cached += 1
+            self._count_tokens(cached["prompt_tokens"], cached["completion_tokens"])
+            return str(cached["answers"][0])
+        if key in self._inflight:  # the same request is already on its way (a repeated text)
+            return await asyncio.shield(self._inflight[key])
+        self._inflight[key] = asyncio.ensure_future(self._call(key, messages, params))
+        try:
+            return await asyncio.shield(self._inflight[key])
+        finally:
+            self._inflight.pop(key, None)
+
+    async def aclose(self) -> None:
+        closing = getattr(self.teacher, "aclose", None)
+        if closing is not None:
+            await closing()
+
+    async def _call(self, key: str, messages: list[dict[str, str]],
+                    params: dict[str, Any]) -> str:
+        started = time.perf_counter()
+        completion = await self._with_retries(messages, params)
+        self.log.put(key, self.teacher.backend, self.teacher.model,
+                     {"messages": messages, "params": params}, [completion.answer],
+                     completion.prompt_tokens, completion.completion_tokens,
+                     time.perf_counter() - started)
+        self.stats.calls += 1
+        self._count_tokens(completion.prompt_tokens, completion.completion_tokens)
+        return completion.answer
+
+    async def _with_retries(self, messages: list[dict[str, str]],
+                            params: dict[str, Any]) -> Completion:
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(self.options.concurrency)
+        failures = 0
+        while True:
+            try:
+                async with self._gate:
+                    self.check_budget()  # here, so queued requests see earlier answers
+                    return await self.teacher.complete(
+                        messages, temperature=params["temperature"],
+                        max_tokens=params["max_tokens"], schema=params.get("schema"),
+                        seed=params["seed"] + params.get("attempt", 0))
+            except Retryable as error:
+                failures += 1
+                limit = self.options.connect_retries if error.connection else self.options.retries
+                if failures > limit:
+                    if error.connection:
+                        raise TeacherError(f"cannot reach the teacher at {self.teacher.where}: "
+                                           f"{error.reason}") from None
+                    raise ItemFailed(f"{error.reason}, {failures} tries") from None
+                self.stats.retries += 1
+                await asyncio.sleep(self._delay(failures, error.retry_after))
+
+    def _delay(self, failures: int, retry_after: float | None) -> float:
+        """Exponential backoff with full jitter, never shorter than the server asked."""
+        backoff = self.options.backoff * 2 ** (failures - 1)
+        return max(retry_after or 0.0, self._rng.uniform(0, backoff))
+
+    def _count_tokens(self, prompt_tokens: int, completion_tokens: int) -> None:
+        self.stats.prompt_tokens += prompt_tokens
+        self.stats.completion_tokens += completion_tokens
+        self.stats.cost = (self.stats.prompt_tokens * self.options.price_in
+                           + self.stats.completion_tokens * self.options.price_out) / 1e6
+
+    def check_budget(self) -> None:
+        options, stats = self.options, self.stats
+        if options.max_tokens is not None and (
+                stats.prompt_tokens + stats.completion_tokens >= options.max_tokens):
+            stats.stopped = f"token budget of {options.max_tokens} reached"
+        elif options.max_cost is not None and stats.cost >= options.max_cost:
+            stats.stopped = f"cost budget of {options.max_cost} reached"
+        if stats.stopped:
+            raise BudgetReached(stats.stopped)

@@ -1,0 +1,176 @@
+"""The task-specific half of EvoKD for NER: how a sample is shown to the teacher, the two
+prompts (analyse the student's weaknesses; write samples aimed at them), how written
+samples are validated, and the metric. Another task (text classification) would supply the
+same five methods; the loop in ``core.evolve`` knows none of this."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from nerkd.core.align import align_entities
+from nerkd.core.evaluate import evaluate
+from nerkd.core.parse import entity_pairs, json_values
+from nerkd.core.records import Record, make_record
+from nerkd.core.tags import iob2_spans, spans_to_iob2
+from nerkd.core.tokenize import tokenize
+
+SYSTEM = ("You are an expert teacher of named-entity recognition. You study a student "
+          "model's mistakes and write training data that fixes them.")
+
+ANALYSE = """A student model tags named entities of these types:
+{labels}
+
+Its entity F1 on held-out sentences: {scores}.
+
+Sentences it got wrong, with the correct entities and the student's:
+{wrong}
+
+Sentences it got right:
+{right}
+
+In a few sentences, describe the student's weaknesses: which entity types, kinds of names \
+or contexts it misses, confuses or over-predicts. Do not write new sentences yet."""
+
+WRITE_TARGETED = """Entity types:
+{labels}
+
+A student model has these weaknesses:
+{analysis}
+
+Write {count} new sentences in the style of news text that teach the student exactly \
+these points: some easy, some hard. Use new names and new contexts. Label every named \
+entity in each sentence, copying its text exactly as written.
+{examples}
+{answer_format}"""
+
+WRITE_RANDOM = """Entity types:
+{labels}
+
+Write {count} new, different sentences in the style of news text that contain named \
+entities. Label every named entity in each sentence, copying its text exactly as written.
+{examples}
+{answer_format}"""
+
+ANSWER_FORMAT = ('Answer with JSON only: {"samples": [{"text": "...", "difficulty": '
+                 '"easy or hard", "entities": [{"text": "...", "label": "..."}]}]}')
+MAX_SAMPLE_CHARS = 600
+
+
+class NerTask:
+    """Entity recognition over a label set with definitions."""
+
+    name = "ner"
+
+    def __init__(self, labels: Mapping[str, str], examples: Sequence[Record] = ()) -> None:
+        self.labels = dict(labels)
+        self.examples = list(examples)[:2]  # the answer's shape, shown in every writing prompt
+
+    def show(self, record: Record, predicted: Record) -> str:
+        """A sample as the teacher sees it: text, correct entities, the student's entities."""
+        return (f"Text: {record.text}\n   Correct: {_entities(record)}\n"
+                f"   Student: {_entities(predicted)}")
+
+    def analysis_messages(self, wrong: Sequence[str], right: Sequence[str],
+                          scores: Mapping[str, Any]) -> list[dict[str, str]]:
+        per_type = ", ".join(f"{k} {v['f1']:.2f}" for k, v in scores["per_type"].items())
+        prompt = ANALYSE.format(labels=self._label_lines(),
+                                scores=f"overall {scores['micro']['f1']:.2f}; {per_type}",
+                                wrong=_numbered(wrong), right=_numbered(right))
+        return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]
+
+    def writing_messages(self, analysis: str | None, count: int) -> list[dict[str, str]]:
+        """Ask for ``count`` samples: aimed at ``analysis``, or (None) at nothing in particular."""
+        examples = "".join(f"\nExample sample: {json.dumps(_sample(r), ensure_ascii=False)}"
+                           for r in self.examples)
+        fields = {"labels": self._label_lines(), "count": count, "examples": examples,
+                  "answer_format": ANSWER_FORMAT}
+        if analysis is None:
+            prompt = WRITE_RANDOM.format(**fields)
+        else:
+            prompt = WRITE_TARGETED.format(analysis=analysis.strip(), **fields)
+        return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]
+
+    def writing_schema(self) -> dict[str, Any]:
+        entity = {"type": "object", "required": ["text", "label"], "properties": {
+            "text": {"type": "string"}, "label": {"type": "string", "enum": list(self.labels)}}}
+        sample = {"type": "object", "required": ["text", "entities"], "properties": {
+            "text": {"type": "string"}, "difficulty": {"type": "string"},
+            "entities": {"type": "array", "items": entity}}}
+        return {"type": "object", "required": ["samples"],
+                "properties": {"samples": {"type": "array", "items": sample}}}
+
+    def samples(self, answer: str) -> tuple[list[Record], Counter[str]]:
+        """Valid labelled records in the answer, and why every other sample was rejected."""
+        rejected: Counter[str] = Counter()
+        items = _sample_items(answer)
+        if items is None:
+            rejected["unreadable answer"] += 1
+            return [], rejected
+        accepted = []
+        for item in items:
+            record, reason = self._validate(item)
+            if record is None:
+                rejected[reason] += 1
+            else:
+                accepted.append(record)
+        return accepted, rejected
+
+    def score(self, gold: Sequence[Record], predicted: Sequence[Record]) -> dict[str, Any]:
+        return evaluate([r.tags or [] for r in gold], [r.tags or [] for r in predicted])
+
+    def _validate(self, item: Any) -> tuple[Record | None, str]:
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            return None, "not a sample"
+        text = " ".join(item["text"].split())
+        if not text:
+            return None, "empty text"
+        if len(text) > MAX_SAMPLE_CHARS:
+            return None, "too long"
+        pairs = entity_pairs(item.get("entities", []))
+        if not pairs:
+            return None, "no entities"
+        tokens = tokenize(text)
+        offsets = [(t.start, t.end) for t in tokens]
+        alignment = align_entities(pairs, text, offsets, list(self.labels))
+        dropped = sorted(k for k in alignment.counts if k.startswith("dropped_"))
+        if dropped:  # one bad entity and the sample's labels cannot be trusted
+            return None, _REASONS.get(dropped[0], dropped[0])
+        record = make_record([t.text for t in tokens], text=text, offsets=offsets)
+        record = record.with_tags(spans_to_iob2(len(tokens), alignment.spans))
+        record.meta["difficulty"] = str(item.get("difficulty", ""))[:20]
+        return record, ""
+
+    def _label_lines(self) -> str:
+        return "\n".join(f"- {k}: {v}" if v else f"- {k}" for k, v in self.labels.items())
+
+
+_REASONS = {"dropped_label": "label out of schema", "dropped_not_found": "entity not in text",
+            "dropped_too_long": "entity too long", "dropped_overlap": "overlapping entities"}
+
+
+def _entities(record: Record) -> str:
+    spans = iob2_spans(record.tags or [])
+    return json.dumps([{"text": " ".join(record.tokens[s.start:s.end]), "label": s.label}
+                       for s in spans], ensure_ascii=False)
+
+
+def _sample(record: Record) -> dict[str, Any]:
+    return {"text": record.text, "difficulty": "easy",
+            "entities": [{"text": s["text"], "label": s["label"]} for s in record.spans or []]}
+
+
+def _numbered(lines: Sequence[str]) -> str:
+    return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1)) or "(none)"
+
+
+def _sample_items(answer: str) -> list[Any] | None:
+    """The list of samples in an answer: ``{"samples": [...]}`` or a bare list of samples."""
+    for value in json_values(answer):
+        if isinstance(value, dict) and isinstance(value.get("samples"), list):
+            return value["samples"]
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            return value
+    return None

@@ -1,0 +1,192 @@
+"""`nerkd evolve` end to end against the local OpenAI-protocol server, with a tiny student."""
+
+import itertools
+import json
+
+import pytest
+
+from fake_openai import FakeOpenAI, answer_from, user_text
+from nerkd.core.evolve_task import NerTask
+from nerkd.core.prompt import CONLL_LABELS
+
+SEED = """Peter B-PER
+Smith I-PER
+visited O
+London B-LOC
+. O
+
+The O
+EU B-ORG
+rejected O
+German B-MISC
+beef O
+. O
+
+Mary B-PER
+works O
+for O
+Reuters B-ORG
+in O
+Paris B-LOC
+. O
+"""
+
+DEV = """John B-PER
+left O
+Berlin B-LOC
+. O
+
+The O
+UN B-ORG
+met O
+in O
+Tokyo B-LOC
+. O
+"""
+
+ANALYSIS = "The student confuses ORG with LOC and misses people's surnames."
+
+
+def _writer():
+    """Writes two valid samples per request (new each time), plus one of each kind of bad
+    sample: an entity missing from the text, an out-of-schema label, a dev sentence."""
+    counter = itertools.count()
+
+    def write(messages):
+        n = next(counter)
+        samples = [
+            {"text": f"Anna Kowalski{n} joined Zeta Bank in Oslo.", "difficulty": "easy",
+             "entities": [{"text": f"Anna Kowalski{n}", "label": "PER"},
+                          {"text": "Zeta Bank", "label": "ORG"}, {"text": "Oslo", "label": "LOC"}]},
+            {"text": f"Fans of Club{n} cheered in Lima.", "difficulty": "hard",
+             "entities": [{"text": f"Club{n}", "label": "ORG"}, {"text": "Lima", "label": "LOC"}]},
+            {"text": "Nobody came to Rome.", "entities": [{"text": "Madrid", "label": "LOC"}]},
+            {"text": "Bob sold Apple shares.",
+             "entities": [{"text": "Apple", "label": "COMPANY_X"}]},
+            {"text": "John left Berlin .", "entities": [{"text": "John", "label": "PER"}]},
+        ]
+        return json.dumps({"samples": samples})
+
+    return write
+
+
+def _answers():
+    return answer_from({"describe the student's weaknesses": ANALYSIS}, default=_writer())
+
+
+@pytest.fixture
+def data(tmp_path):
+    (tmp_path / "seed.conll").write_text(SEED)
+    (tmp_path / "dev.conll").write_text(DEV)
+    return tmp_path
+
+
+def _evolve(nerkd, server, data, tiny_bert, *extra, rounds=2):
+    return nerkd("evolve", "--seed-data", data / "seed.conll", "--dev", data / "dev.conll",
+                 "-o", data / "run", "--rounds", str(rounds), "--per-round", "3",
+                 "--per-call", "2", "--base-url", server.base_url, "--model", "fake-teacher",
+                 "--student", tiny_bert, "--epochs", "2", "--device", "cpu", *extra)
+
+
+def _metrics(run):
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def _pool(run, number):
+    return [json.loads(line) for line in (run / f"pool-{number}.jsonl").read_text().splitlines()]
+
+
+def test_rounds_grow_the_pool_with_valid_targeted_samples(nerkd, data, tiny_bert):
+    with FakeOpenAI(answer=_answers()) as server:
+        result = _evolve(nerkd, server, data, tiny_bert)
+    assert result.exit_code == 0, result.stderr
+    run = data / "run"
+    metrics = _metrics(run)
+    assert [m["round"] for m in metrics] == [0, 1, 2]
+    assert [m["pool"] for m in metrics] == [3, 6, 9]  # 3 seeds, +3 a round (--per-round)
+    assert json.loads(result.stdout)["round"] == 2
+    first = metrics[0]
+    assert first["accepted"] == 3
+    assert first["rejected"]["entity not in text"] == 3  # one a request, 3 requests a round
+    assert first["rejected"]["label out of schema"] == 3
+    assert first["rejected"]["duplicate"] == 3  # the dev sentence, written three times
+    assert first["calls"] == 4  # one analysis, then ceil(2 * 3 / 2) writing requests
+    assert 0.0 <= first["dev_f1"] <= 1.0 and set(first["dev_per_type"]) <= set(CONLL_LABELS)
+    synthetic = [r for r in _pool(run, 1) if r["source"] == "synthetic"]
+    assert len(synthetic) == 3 and all(r["meta"]["round"] == 1 for r in synthetic)
+    for record in synthetic:  # every label sits on the text it names
+        assert record["spans"] and all(record["text"][s["start"]:s["end"]] == s["text"]
+                                       for s in record["spans"])
+    assert (run / "analysis-0.md").read_text().strip() == ANALYSIS
+    assert (run / "model" / "config.json").exists()
+    assert (run / "curve.png").read_bytes()[:4] == b"\x89PNG"
+    prompts = [user_text(r["messages"]) for r in server.requests]
+    writing = [p for p in prompts if "Write" in p]
+    assert writing and all(ANALYSIS in prompt for prompt in writing)
+
+
+def test_more_rounds_continue_from_the_last_finished_one(nerkd, data, tiny_bert):
+    with FakeOpenAI(answer=_answers()) as server:
+        first = _evolve(nerkd, server, data, tiny_bert, rounds=1)
+    assert first.exit_code == 0, first.stderr
+    run = data / "run"
+    assert [m["round"] for m in _metrics(run)] == [0, 1]
+    with FakeOpenAI(answer=_answers()) as server:
+        again = _evolve(nerkd, server, data, tiny_bert, rounds=2)
+    assert again.exit_code == 0, again.stderr
+    metrics = _metrics(run)
+    assert [m["round"] for m in metrics] == [0, 1, 2]  # round 1 redone once, not duplicated
+    assert metrics[1]["calls"] == 4
+    assert len(server.requests) == 4  # round 0 was not asked again
+    assert len(_pool(run, 2)) == 9
+
+
+def test_interrupted_by_an_unreachable_teacher_then_resumed(nerkd, data, tiny_bert):
+    with FakeOpenAI(answer=_answers()) as server:
+        done = _evolve(nerkd, server, data, tiny_bert, rounds=1)
+    assert done.exit_code == 0
+    run = data / "run"
+    (run / "pool-1.jsonl").unlink()  # as if killed before round 0's pool was written
+    dead = FakeOpenAI().start()
+    dead.stop()  # a port nobody listens on
+    failed = _evolve(nerkd, dead, data, tiny_bert, "--retries", "0", rounds=1)
+    assert failed.exit_code == 0  # every answer was in the call log: no server needed
+    assert [m["round"] for m in _metrics(run)] == [0, 1]
+    assert _metrics(run)[0]["cached"] == 4 and _metrics(run)[0]["calls"] == 0
+
+
+def test_random_control_asks_for_no_analysis(nerkd, data, tiny_bert):
+    with FakeOpenAI(answer=_answers()) as server:
+        result = _evolve(nerkd, server, data, tiny_bert, "--control", "random", rounds=1)
+    assert result.exit_code == 0, result.stderr
+    prompts = [user_text(r["messages"]) for r in server.requests]
+    assert prompts and not any("weaknesses" in p for p in prompts)
+    assert not list((data / "run").glob("analysis-*.md"))
+    assert _metrics(data / "run")[0]["accepted"] == 3
+
+
+def test_a_budget_stops_cleanly_with_exit_3(nerkd, data, tiny_bert):
+    with FakeOpenAI(answer=_answers()) as server:
+        result = _evolve(nerkd, server, data, tiny_bert, "--max-tokens", "1", rounds=2)
+    assert result.exit_code == 3
+    assert "budget" in result.stderr
+    assert not (data / "run" / "pool-2.jsonl").exists()
+
+
+def test_samples_are_validated_one_by_one():
+    task = NerTask(CONLL_LABELS)
+    answer = "```json\n" + json.dumps({"samples": [
+        {"text": "Kim visited Seoul.", "entities": [{"text": "Kim", "label": "PER"},
+                                                     {"text": "Seoul", "label": "LOC"}]},
+        {"text": "", "entities": []},
+        {"text": "It rained.", "entities": []},
+        {"text": "Ann met Tom.", "entities": [{"text": "Ann met", "label": "PER"},
+                                              {"text": "Ann", "label": "PER"}]},
+        "not a sample",
+    ]}) + "\n```\nHope this helps!"
+    records, rejected = task.samples(answer)
+    assert [r.text for r in records] == ["Kim visited Seoul."]
+    assert records[0].tags == ["B-PER", "O", "B-LOC", "O"]
+    assert rejected == {"empty text": 1, "no entities": 1, "overlapping entities": 1,
+                        "not a sample": 1}
+    assert task.samples("I cannot help with that.") == ([], {"unreadable answer": 1})
