@@ -103,13 +103,13 @@ def _locate(mention: str, text: str, cursor: int, nth: int, starts: dict[int, in
             ends: dict[int, int]) -> tuple[tuple[int, int], str] | None:
     if not mention:
         return None
-    exact = _occurrences(mention, text, starts, ends, 0)
+    exact = _occurrences(mention, text, starts, ends, fold_case=False)
     after = [m for m in exact if m[2] >= cursor]
     if after:
         return after[0][:2], "exact"
     if exact:
         return exact[min(nth, len(exact)) - 1][:2], "exact"
-    relaxed = _occurrences(mention, text, starts, ends, re.IGNORECASE)
+    relaxed = _occurrences(mention, text, starts, ends, fold_case=True)
     if relaxed:
         later = [m for m in relaxed if m[2] >= cursor] or relaxed
         return later[0][:2], "relaxed"
@@ -117,13 +117,18 @@ def _locate(mention: str, text: str, cursor: int, nth: int, starts: dict[int, in
 
 
 def _occurrences(mention: str, text: str, starts: dict[int, int], ends: dict[int, int],
-                 flags: int) -> list[tuple[int, int, int]]:
+                 fold_case: bool) -> list[tuple[int, int, int]]:
     """Token-aligned matches as ``(first_token, end_token, char_start)``."""
-    found = []
-    for match in re.finditer(re.escape(mention), text, flags):
-        if match.start() in starts and match.end() in ends:
-            found.append((starts[match.start()], ends[match.end()] + 1, match.start()))
-    return found
+    haystack, needle = (text.lower(), mention.lower()) if fold_case else (text, mention)
+    if len(haystack) != len(text) or len(needle) != len(mention):  # lower() moved offsets
+        places = [m.span() for m in re.finditer(re.escape(mention), text, re.IGNORECASE)]
+    else:  # str.find, not a regex: a compiled pattern per entity costs more than the search
+        places, at = [], haystack.find(needle)
+        while at >= 0:
+            places.append((at, at + len(needle)))
+            at = haystack.find(needle, at + len(needle))
+    return [(starts[start], ends[end] + 1, start) for start, end in places
+            if start in starts and end in ends]
 
 
 def _fuzzy(mention: str, text: str, offsets: Offsets) -> tuple[tuple[int, int], str] | None:

@@ -62,11 +62,18 @@ class PromptBuilder:
 
     def messages(self, text: str, shots: Sequence[Record] | None = None) -> list[dict[str, str]]:
         """System, then one user/assistant pair per example, then the text."""
+        prefix = self._prefix if shots is None else self._shown(shots)
+        return [*prefix, {"role": "user", "content": self._user(text)}]
+
+    @functools.cached_property
+    def _prefix(self) -> list[dict[str, str]]:  # the same for every text of a run
+        return self._shown(self.examples)
+
+    def _shown(self, shots: Sequence[Record]) -> list[dict[str, str]]:
         messages = [{"role": "system", "content": self.system}]
-        for example in self.examples if shots is None else shots:
+        for example in shots:
             messages.append({"role": "user", "content": self._user(example.text)})
             messages.append({"role": "assistant", "content": _answer(example, self.cot)})
-        messages.append({"role": "user", "content": self._user(text)})
         return messages
 
     def _user(self, text: str) -> str:
