@@ -190,3 +190,14 @@ def test_samples_are_validated_one_by_one():
     assert rejected == {"empty text": 1, "no entities": 1, "overlapping entities": 1,
                         "not a sample": 1}
     assert task.samples("I cannot help with that.") == ([], {"unreadable answer": 1})
+
+
+def test_an_unreachable_teacher_is_one_line_and_leaves_no_next_pool(nerkd, data, tiny_bert):
+    dead = FakeOpenAI().start()
+    dead.stop()  # a port nobody listens on
+    result = _evolve(nerkd, dead, data, tiny_bert, "--retries", "0", rounds=1)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("nerkd: error: cannot reach the teacher")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert (data / "run" / "pool-0.jsonl").exists()
+    assert not (data / "run" / "pool-1.jsonl").exists()
