@@ -9,24 +9,8 @@ from typing import Annotated
 
 import typer
 
+from nerkd.cli import teaching
 from nerkd.cli.common import FromOpt, InputArg, OutputOpt, SeedOpt, ToOpt, info, notice_stdin
-from nerkd.cli.teaching import (
-    BaseUrlOpt,
-    CallLogOpt,
-    ConcurrencyOpt,
-    LabelsOpt,
-    MaxCostOpt,
-    MaxTokensOpt,
-    PriceInOpt,
-    PriceOutOpt,
-    RetriesOpt,
-    TeacherModelOpt,
-    TeacherOpt,
-    TimeoutOpt,
-    pick_backend,
-)
-
-EXIT_BUDGET = 3
 
 
 def annotate(
@@ -34,10 +18,10 @@ def annotate(
     output: OutputOpt = "-",
     from_format: FromOpt = None,
     to_format: ToOpt = None,
-    teacher: TeacherOpt = "auto",
-    model: TeacherModelOpt = None,
-    base_url: BaseUrlOpt = None,
-    labels: LabelsOpt = None,
+    teacher: teaching.TeacherOpt = "auto",
+    model: teaching.TeacherModelOpt = None,
+    base_url: teaching.BaseUrlOpt = None,
+    labels: teaching.LabelsOpt = None,
     label_map: Annotated[str | None, typer.Option("--label-map", help="Map teacher labels to yours: PERSON=PER,COMPANY=ORG (unmapped out-of-schema labels are dropped).")] = None,
     examples: Annotated[str | None, typer.Option("--examples", help="Gold records to draw few-shot examples from.")] = None,
     shots: Annotated[int, typer.Option("--shots", help="Few-shot examples per prompt.")] = 3,
@@ -46,16 +30,16 @@ def annotate(
     prompt: Annotated[str | None, typer.Option("--prompt", help="Prompt template file ($labels, $answer_format, $text).")] = None,
     votes: Annotated[int, typer.Option("--votes", help="Self-consistency: N samples at temperature >= 0.7, keep majority spans with confidence.")] = 1,
     temperature: Annotated[float, typer.Option("--temperature", help="Sampling temperature.")] = 0.0,
-    concurrency: ConcurrencyOpt = 8,
-    timeout: TimeoutOpt = 60.0,
-    retries: RetriesOpt = 5,
-    max_tokens: MaxTokensOpt = None,
-    max_cost: MaxCostOpt = None,
-    price_in: PriceInOpt = 0.0,
-    price_out: PriceOutOpt = 0.0,
+    concurrency: teaching.ConcurrencyOpt = 8,
+    timeout: teaching.TimeoutOpt = 60.0,
+    retries: teaching.RetriesOpt = 5,
+    max_tokens: teaching.MaxTokensOpt = None,
+    max_cost: teaching.MaxCostOpt = None,
+    price_in: teaching.PriceInOpt = 0.0,
+    price_out: teaching.PriceOutOpt = 0.0,
     fuzzy: Annotated[bool, typer.Option("--fuzzy", help="Also place entity strings by bounded fuzzy match.")] = False,
     keep_gold: Annotated[bool, typer.Option("--keep-gold", help="Pass records that already have tags through unchanged.")] = False,
-    call_log: CallLogOpt = None,
+    call_log: teaching.CallLogOpt = None,
     report: Annotated[str | None, typer.Option("--report", help="Write the run summary as JSON.")] = None,
     seed: SeedOpt = 0,
 ) -> None:
@@ -81,7 +65,7 @@ def annotate(
         max_tokens=max_tokens, max_cost=max_cost, price_in=price_in, price_out=price_out,
         label_map=_label_map(label_map), fuzzy=fuzzy, keep_gold=keep_gold,
         similar_shots=shots if similar else 0, seed=seed)
-    backend = pick_backend(teacher, base_url)
+    backend = teaching.pick_backend(teacher, base_url)
     annotator = Annotator(make_teacher(backend, model, base_url, timeout, seed), builder,
                           CallLog(call_log), options)
     records = annotator.run(read_records(input, from_format))
@@ -116,4 +100,4 @@ def _finish(stats: dict, report: str | None) -> None:
     if stats["stopped"]:
         print(f"nerkd: warning: stopped early: {stats['stopped']}; the output is complete up "
               "to that point, and a re-run resumes from the call log", file=sys.stderr)
-        raise typer.Exit(EXIT_BUDGET)
+        raise typer.Exit(teaching.EXIT_BUDGET)

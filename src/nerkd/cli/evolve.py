@@ -7,24 +7,8 @@ from typing import Annotated, Literal
 
 import typer
 
+from nerkd.cli import teaching
 from nerkd.cli.common import SeedOpt, info, write_json
-from nerkd.cli.teaching import (
-    BaseUrlOpt,
-    CallLogOpt,
-    ConcurrencyOpt,
-    LabelsOpt,
-    MaxCostOpt,
-    MaxTokensOpt,
-    PriceInOpt,
-    PriceOutOpt,
-    RetriesOpt,
-    TeacherModelOpt,
-    TeacherOpt,
-    TimeoutOpt,
-    pick_backend,
-)
-
-EXIT_BUDGET = 3
 
 
 def evolve(
@@ -36,18 +20,18 @@ def evolve(
     per_call: Annotated[int, typer.Option("--per-call", help="Samples asked for in one request.")] = 5,
     control: Annotated[Literal["targeted", "random"], typer.Option("--control", help="random: same budget, no error analysis (a baseline for targeting).")] = "targeted",
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Records synthetic samples must not repeat (e.g. test data); dev is always excluded.")] = None,
-    teacher: TeacherOpt = "auto",
-    model: TeacherModelOpt = None,
-    base_url: BaseUrlOpt = None,
-    labels: LabelsOpt = None,
-    concurrency: ConcurrencyOpt = 8,
-    timeout: TimeoutOpt = 120.0,
-    retries: RetriesOpt = 5,
-    max_tokens: MaxTokensOpt = None,
-    max_cost: MaxCostOpt = None,
-    price_in: PriceInOpt = 0.0,
-    price_out: PriceOutOpt = 0.0,
-    call_log: CallLogOpt = None,
+    teacher: teaching.TeacherOpt = "auto",
+    model: teaching.TeacherModelOpt = None,
+    base_url: teaching.BaseUrlOpt = None,
+    labels: teaching.LabelsOpt = None,
+    concurrency: teaching.ConcurrencyOpt = 8,
+    timeout: teaching.TimeoutOpt = 120.0,
+    retries: teaching.RetriesOpt = 5,
+    max_tokens: teaching.MaxTokensOpt = None,
+    max_cost: teaching.MaxCostOpt = None,
+    price_in: teaching.PriceInOpt = 0.0,
+    price_out: teaching.PriceOutOpt = 0.0,
+    call_log: teaching.CallLogOpt = None,
     student: Annotated[str | None, typer.Option("--student", help="Student encoder directory; default: the embedded all-MiniLM-L6-v2.")] = None,
     epochs: Annotated[int, typer.Option("--epochs", help="Student epochs per round (small pools need many).")] = 10,
     lr: Annotated[float, typer.Option("--lr", help="Student peak learning rate.")] = 1e-4,
@@ -80,7 +64,7 @@ def evolve(
     seeds = list(read_records(seed_data))
     label_set = read_labels(labels)
     caller = Caller(
-        make_teacher(pick_backend(teacher, base_url), model, base_url, timeout, seed),
+        make_teacher(teaching.pick_backend(teacher, base_url), model, base_url, timeout, seed),
         CallLog(call_log or Path(output) / "calls.sqlite"),
         CallOptions(concurrency=concurrency, retries=retries, max_tokens=max_tokens,
                     max_cost=max_cost, price_in=price_in, price_out=price_out, seed=seed),
@@ -106,7 +90,7 @@ def evolve(
     if caller.stats.stopped:
         print(f"nerkd: warning: stopped early: {caller.stats.stopped}; rerun with a larger "
               "budget to go on from the last finished round", file=sys.stderr)
-        raise typer.Exit(EXIT_BUDGET)
+        raise typer.Exit(teaching.EXIT_BUDGET)
     if last is None:
         info("nothing to do: every round is finished")
 

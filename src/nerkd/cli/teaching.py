@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
+EXIT_BUDGET = 3  # a token or cost budget stopped the run; its output is valid so far
 TeacherOpt = Annotated[Literal["auto", "openai", "llamacpp"], typer.Option("--teacher", help="auto: openai when --base-url or OPENAI_BASE_URL is set, else the embedded local model.")]
 TeacherModelOpt = Annotated[str | None, typer.Option("--model", help="Model name on the server, or a .gguf file for llamacpp (default: embedded SmolLM2-135M-Instruct).")]
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (key from OPENAI_API_KEY).")]
