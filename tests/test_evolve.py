@@ -139,6 +139,10 @@ def test_more_rounds_continue_from_the_last_finished_one(nerkd, data, tiny_bert)
     assert metrics[1]["calls"] == 4
     assert len(server.requests) == 4  # round 0 was not asked again
     assert len(_pool(run, 2)) == 9
+    with FakeOpenAI(answer=_answers()) as server:
+        finished = _evolve(nerkd, server, data, tiny_bert, rounds=2)
+    assert finished.exit_code == 0 and not server.requests  # a finished run stays finished
+    assert _metrics(run) == metrics
 
 
 def test_interrupted_by_an_unreachable_teacher_then_resumed(nerkd, data, tiny_bert):
@@ -146,7 +150,9 @@ def test_interrupted_by_an_unreachable_teacher_then_resumed(nerkd, data, tiny_be
         done = _evolve(nerkd, server, data, tiny_bert, rounds=1)
     assert done.exit_code == 0
     run = data / "run"
-    (run / "pool-1.jsonl").unlink()  # as if killed before round 0's pool was written
+    (run / "pool-1.jsonl").unlink()  # as if killed before round 0's pool was written...
+    with (run / "metrics.jsonl").open("a") as metrics:
+        metrics.write('{"round": 1, "po')  # ...or in the middle of a metrics line
     dead = FakeOpenAI().start()
     dead.stop()  # a port nobody listens on
     failed = _evolve(nerkd, dead, data, tiny_bert, "--retries", "0", rounds=1)

@@ -97,7 +97,10 @@ class Evolver:
         start = 0
         while self._pool_path(start + 1).exists() and start < self.options.rounds:
             start += 1
-        kept = [m for m in self.finished() if m["round"] < start]
+        finished = self.finished()
+        if any(m["round"] == start == self.options.rounds for m in finished):
+            return start + 1  # the last round is done too: nothing to do
+        kept = [m for m in finished if m["round"] < start]
         with open_output(self._metrics_path) as handle:
             handle.writelines(json.dumps(m) + "\n" for m in kept)
         return start
@@ -106,7 +109,13 @@ class Evolver:
         """Metrics of every finished round on disk."""
         if not self._metrics_path.exists():
             return []
-        return [json.loads(line) for line in self._metrics_path.open(encoding="utf-8")]
+        rows = []
+        for line in self._metrics_path.open(encoding="utf-8"):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:  # a line cut short by a kill: that round reruns
+                break
+        return rows
 
     def _round(self, number: int, loop: asyncio.AbstractEventLoop) -> RoundMetrics:
         started = time.perf_counter()
