@@ -191,7 +191,7 @@ class FakeOpenAI:
             raise RuntimeError("the server is already running")
         self._stopping.clear()
         handler = type("Handler", (_Handler,), {"fake": self})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server = _Server(("127.0.0.1", 0), handler)
         server.daemon_threads = True
         self._server, self._port = server, server.server_address[1]
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -245,6 +245,12 @@ class FakeOpenAI:
     def _sleep(self, seconds: float) -> bool:
         """Sleep; False when stop() interrupted it."""
         return seconds <= 0 or not self._stopping.wait(seconds)
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: a client opening 32 connections at once
+    # had the rest of its SYNs dropped and retried a second later, as no real server does.
+    request_queue_size = 128
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -17,6 +17,8 @@ class OpenAITeacher:
     backend = "openai"
 
     def __init__(self, model: str | None, base_url: str | None, timeout: float = 60.0) -> None:
+        import openai  # noqa: F401  (here, not in the first request: importing takes ~0.8 s)
+
         base_url = base_url or os.environ.get("OPENAI_BASE_URL")
         if not model:
             raise TeacherError("the openai backend needs --model")
