@@ -60,8 +60,6 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     silver = make_silver(args, out)
-    dev = subset(read_records(str(DATA / "conll2003" / "dev.txt")), args.dev, 0)
-    write_records(dev, str(out / "dev.jsonl"), "jsonl")
     journal = out / "runs.jsonl"
     done = {json.loads(line)["key"] for line in journal.open()} if journal.exists() else set()
     train = list(read_records(str(DATA / "conll2003" / "train.txt")))
@@ -98,7 +96,6 @@ def parse_args() -> argparse.Namespace:
                         help="fewer seeds at some budgets, e.g. 25:1,100:1")
     parser.add_argument("--schedules", default=",".join(SCHEDULES))
     parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--dev", type=int, default=500, help="dev sentences for model choice")
     parser.add_argument("--shots", type=int, default=3)
     parser.add_argument("--teacher-arg", action="append", default=[],
                         help="passed to `nerkd annotate` (repeat), e.g. --teacher-arg=--cot")
@@ -159,9 +156,10 @@ def run_student(args: argparse.Namespace, out: Path, name: str, gold: Path, silv
     plan, model, pred = work / "plan.jsonl", work / "model", work / "pred.jsonl"
     nerkd("blend", "--gold", str(gold), "--silver", str(silver), *SCHEDULES[name],
           "--epochs", str(args.epochs), "--seed", str(seed), "-o", str(plan))
-    # --labels: a weak teacher may never use some type, and dev has them all.
-    nerkd("train", str(plan), "--dev", str(out / "dev.jsonl"), "--seed", str(seed),
-          "--labels", "PER,ORG,LOC,MISC", "-o", str(model), capture=True)
+    # No --dev: a schedule's last epoch is its result (a best-dev pick could stop a
+    # sequential run in its silver half). --labels: a weak teacher may never use a type.
+    nerkd("train", str(plan), "--seed", str(seed), "--labels", "PER,ORG,LOC,MISC",
+          "-o", str(model), capture=True)
     nerkd("predict", str(DATA / "conll2003" / "test.txt"), "--model", str(model),
           "-o", str(pred))
     scores = json.loads(nerkd("eval", str(DATA / "conll2003" / "test.txt"), str(pred),
