@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The embedded teacher (SmolLM2-135M-Instruct via llama-cpp-python) on the first N CoNLL-2003
 # dev sentences with 3 few-shot examples from train: sentences/s and entity F1 against gold.
-#   bash bench/teacher_quality.sh [N]
+# Further arguments go to `nerkd annotate` (they win over the defaults): --cot, --shots 0 ...
+#   bash bench/teacher_quality.sh [N [ANNOTATE-OPTIONS...]]
 set -euo pipefail
 n=${1:-200}
+shift || true
 work=$(mktemp -d)
 data=../shared/data/conll2003
 python - "$n" "$work" "$data" <<'PY'
@@ -14,7 +16,7 @@ write_records(itertools.islice(read_records(f"{data}/dev.txt"), n), f"{work}/gol
 PY
 start=$(date +%s.%N)
 nerkd annotate "$work/gold.conll" --examples "$data/train.txt" --shots 3 \
-    --call-log "$work/calls.sqlite" --report "$work/report.json" > "$work/silver.jsonl" || true
+    --call-log "$work/calls.sqlite" --report "$work/report.json" "$@" > "$work/silver.jsonl" || true
 end=$(date +%s.%N)
 python - "$work" "$n" "$start" "$end" <<'PY'
 import json, subprocess, sys
@@ -23,17 +25,8 @@ report = json.load(open(f"{work}/report.json"))
 print(f"sentences: {n}, annotated {report['annotated']}, failed {len(report['failed'])}, "
       f"{n / (end - start):.2f} sentences/s, entities {report['entities']}")
 PY
-# Unannotated sentences are scored as predicting nothing: fill them in with O tags.
-python - "$work" <<'PY'
-import sys
-from nerkd.core.formats import read_records, write_records
-work = sys.argv[1]
-silver = {r.id: r for r in read_records(f"{work}/silver.jsonl")}
-gold = list(read_records(f"{work}/gold.conll"))
-write_records((silver.get(g.id) or g.with_tags(["O"] * len(g.tokens)) for g in gold),
-              f"{work}/pred.jsonl")
-PY
-nerkd eval "$work/gold.conll" "$work/pred.jsonl" | python -c "
+# --by-id: sentences the teacher could not answer count as predicting nothing.
+nerkd eval "$work/gold.conll" "$work/silver.jsonl" --by-id | python -c "
 import json, sys; r = json.load(sys.stdin)
 print('micro P/R/F1', *(round(r['micro'][k], 4) for k in ('precision', 'recall', 'f1')),
       {t: round(v['f1'], 3) for t, v in r['per_type'].items()})"

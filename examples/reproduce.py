@@ -135,12 +135,9 @@ def make_silver(args: argparse.Namespace, out: Path) -> Path:
         if not (out / f"silver-{name}.jsonl").exists():
             nerkd(*annotate, str(source), "-o", str(out / f"silver-{name}.jsonl"),
                   "--report", str(out / f"annotate-{name}.json"))
-    # Records the teacher could not answer are left out of its output: score the rest.
-    answered = {r.id for r in read_records(str(out / "silver-conll.jsonl"))}
-    scored = out / "silver-input-conll-answered.jsonl"
-    write_records((r for r in read_records(str(conll_gold)) if r.id in answered), str(scored),
-                  "jsonl")
-    quality = nerkd("eval", str(scored), str(out / "silver-conll.jsonl"), capture=True)
+    # --by-id: sentences the teacher could not answer are left out of its output.
+    quality = nerkd("eval", str(conll_gold), str(out / "silver-conll.jsonl"), "--by-id",
+                    capture=True)
     (out / "teacher-eval.json").write_text(quality)
     joined = [*read_records(str(out / "silver-conll.jsonl")),
               *read_records(str(out / "silver-bbc.jsonl"))]

@@ -100,3 +100,24 @@ def test_plot_draws_a_png_beside_the_same_report(nerkd, fixtures, tmp_path):
     assert drawn.stdout == plain.stdout  # the plot adds a file, never changes the report
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert png.stat().st_size > 5000  # a real drawing, not an empty canvas
+
+
+def test_by_id_pairs_sentences_and_counts_missing_ones_as_empty(nerkd, tmp_path):
+    gold = [make_record(["Peter", "runs"], ["B-PER", "O"], id="a"),
+            make_record(["EU", "talks"], ["B-ORG", "O"], id="b"),
+            make_record(["in", "Paris"], ["O", "B-LOC"], id="c")]
+    pred = [gold[2], gold[0]]  # out of order, and "b" is missing (a failed teacher call)
+    write_records(gold, str(tmp_path / "gold.jsonl"), "jsonl")
+    write_records(pred, str(tmp_path / "pred.jsonl"), "jsonl")
+    positional = nerkd("eval", tmp_path / "gold.jsonl", tmp_path / "pred.jsonl")
+    assert positional.exit_code == 1 and "differs" in positional.stderr
+    result = nerkd("eval", tmp_path / "gold.jsonl", tmp_path / "pred.jsonl", "--by-id")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["unpredicted"] == 1
+    assert report["micro"]["precision"] == 1.0
+    assert report["micro"]["recall"] == pytest.approx(2 / 3)
+    stray = [make_record(["Oslo"], ["B-LOC"], id="zzz")]
+    write_records(stray, str(tmp_path / "stray.jsonl"), "jsonl")
+    bad = nerkd("eval", tmp_path / "gold.jsonl", tmp_path / "stray.jsonl", "--by-id")
+    assert bad.exit_code == 1 and "id zzz is not in" in bad.stderr

@@ -28,6 +28,7 @@ def evaluate(
         bool | None, typer.Option("--table/--no-table", help="Rich table on stderr (default: if a terminal).")
     ] = None,
     gold_format: FromOpt = None,
+    by_id: Annotated[bool, typer.Option("--by-id", help="Pair sentences by id, not by position; a gold sentence missing from PRED (e.g. one the teacher could not answer) counts as predicting no entities.")] = False,
     plot: Annotated[str | None, typer.Option("--plot", help="Also draw per-type scores and error counts to this PNG.")] = None,
 ) -> None:
     """Score predictions against gold: entity P/R/F1 per type, micro/macro, errors.
@@ -40,7 +41,7 @@ def evaluate(
     notice_stdin(gold if gold == "-" else pred)
     report = evaluate_records(
         read_records(gold, gold_format), read_records(pred), mode=mode, max_examples=examples,
-        names=(gold, pred),
+        names=(gold, pred), by_id=by_id,
     )
     write_json(report)
     if plot:

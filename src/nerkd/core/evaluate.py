@@ -192,17 +192,41 @@ def evaluate_records(
     mode: Mode = DEFAULT_MODE,
     max_examples: int = 5,
     names: tuple[str, str] = ("gold", "pred"),
+    by_id: bool = False,
 ) -> dict[str, Any]:
     """Score two record streams that hold the same sentences in the same order (materialises
-    the tags; records without tokens, such as empty documents, are skipped)."""
+    the tags; records without tokens, such as empty documents, are skipped). ``by_id``: pair
+    records by ``id`` instead; a gold sentence with no prediction counts as predicting none."""
     gold_records = [r for r in gold if r.tokens]
     pred_records = [r for r in pred if r.tokens]
+    unpredicted = 0
+    if by_id:
+        pred_records, unpredicted = _paired_by_id(gold_records, pred_records, names)
     _check_aligned(gold_records, pred_records, names)
-    return evaluate(
+    report = evaluate(
         [r.tags or [] for r in gold_records], [r.tags or [] for r in pred_records], mode=mode,
         tokens=[r.tokens for r in gold_records], ids=[r.id for r in gold_records],
         max_examples=max_examples,
     )
+    if by_id:
+        report["unpredicted"] = unpredicted
+    return report
+
+
+def _paired_by_id(gold: list[Record], pred: list[Record],
+                  names: tuple[str, str]) -> tuple[list[Record], int]:
+    """``pred`` in gold's order; gold sentences it lacks are filled in with O tags."""
+    for records, name in ((gold, names[0]), (pred, names[1])):
+        unnamed = next((r for r in records if r.id is None), None)
+        if unnamed is not None:
+            raise NerkdError(f"--by-id: a record has no id ({' '.join(unnamed.tokens[:6])})",
+                             name)
+    found = {r.id: r for r in pred}
+    stray = sorted(set(found) - {r.id for r in gold})
+    if stray:
+        raise NerkdError(f"--by-id: id {stray[0]} is not in {names[0]}", names[1])
+    paired = [found.get(g.id) or g.with_tags(["O"] * len(g.tokens)) for g in gold]
+    return paired, len(gold) - len(found)
 
 
 def _check_aligned(gold: list[Record], pred: list[Record], names: tuple[str, str]) -> None:
