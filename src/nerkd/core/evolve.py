@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from nerkd.core.calls import BudgetReached, Caller, ItemFailed
-from nerkd.core.evolve_task import NerTask
+from nerkd.core.evolve_task import EvolveTask
 from nerkd.core.formats import read_records, write_records
 from nerkd.core.io import open_output
 from nerkd.core.predict import load_tagger, predict
@@ -68,7 +68,7 @@ class RoundMetrics:
 class Evolver:
     """One EvoKD run: a task, a teacher behind a caller, a student config, a run directory."""
 
-    def __init__(self, task: NerTask, caller: Caller, student: TrainConfig,
+    def __init__(self, task: EvolveTask, caller: Caller, student: TrainConfig,
                  options: EvolveOptions, run_dir: str | Path, dev: Sequence[Record],
                  exclude: Sequence[Record] = ()) -> None:
         self.task, self.caller, self.student, self.options = task, caller, student, options

@@ -1,14 +1,14 @@
 """The task-specific half of EvoKD for NER: how a sample is shown to the teacher, the two
 prompts (analyse the student's weaknesses; write samples aimed at them), how written
-samples are validated, and the metric. Another task (text classification) would supply the
-same five methods; the loop in ``core.evolve`` knows none of this."""
+samples are validated, and the metric. Another task (text classification) would implement
+``EvolveTask`` too; the loop in ``core.evolve`` knows nothing else of the task."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from nerkd.core.align import align_entities
 from nerkd.core.evaluate import evaluate
@@ -57,6 +57,25 @@ entities. Label every named entity in each sentence, copying its text exactly as
 ANSWER_FORMAT = ('Answer with JSON only: {"samples": [{"text": "...", "difficulty": '
                  '"easy or hard", "entities": [{"text": "...", "label": "..."}]}]}')
 MAX_SAMPLE_CHARS = 600
+
+
+class EvolveTask(Protocol):
+    """What the loop needs from a task: how to show a sample, the two prompts, how to read
+    and validate written samples, and the metric (a report with ``micro`` and ``per_type``
+    F1)."""
+
+    def show(self, record: Record, predicted: Record) -> str: ...
+
+    def analysis_messages(self, wrong: Sequence[str], right: Sequence[str],
+                          scores: Mapping[str, Any]) -> list[dict[str, str]]: ...
+
+    def writing_messages(self, analysis: str | None, count: int) -> list[dict[str, str]]: ...
+
+    def writing_schema(self) -> dict[str, Any]: ...
+
+    def samples(self, answer: str) -> tuple[list[Record], Counter[str]]: ...
+
+    def score(self, gold: Sequence[Record], predicted: Sequence[Record]) -> dict[str, Any]: ...
 
 
 class NerTask:
