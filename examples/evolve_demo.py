@@ -33,6 +33,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--per-round", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=30,
+                        help="student epochs per round (20-100 sentences need many)")
     parser.add_argument("--teacher-arg", action="append", default=[])
     args = parser.parse_args()
     out = Path(args.out)
@@ -47,6 +49,7 @@ def main() -> None:
         subprocess.run(["nerkd", "evolve", "--seed-data", str(seed_file), "--dev", str(dev_file),
                         "-o", str(run), "--rounds", str(args.rounds), "--per-round",
                         str(args.per_round), "--control", control, "--seed", str(args.seed),
+                        "--epochs", str(args.epochs),
                         "--exclude", str(DATA / "test.txt"), "--call-log",
                         str(out / "calls.sqlite"), *args.teacher_arg],
                        check=True, stdout=subprocess.DEVNULL)
