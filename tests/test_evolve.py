@@ -207,3 +207,14 @@ def test_an_unreachable_teacher_is_one_line_and_leaves_no_next_pool(nerkd, data,
     assert len(result.stderr.strip().splitlines()) == 1
     assert (data / "run" / "pool-0.jsonl").exists()
     assert not (data / "run" / "pool-1.jsonl").exists()
+
+
+def test_bad_arguments_are_one_line_errors(nerkd, data, tiny_bert):
+    with FakeOpenAI(answer=_answers()) as server:
+        missing = nerkd("evolve", "--seed-data", data / "nope.conll", "--dev", data / "dev.conll",
+                        "-o", data / "run", "--base-url", server.base_url, "--model", "m")
+        negative = _evolve(nerkd, server, data, tiny_bert, "--rounds", "-1")
+    assert missing.exit_code == 1
+    assert missing.stderr.startswith("nerkd: error:") and "nope.conll" in missing.stderr
+    assert not (data / "run").exists()
+    assert negative.exit_code == 2
