@@ -218,3 +218,14 @@ def test_bad_arguments_are_one_line_errors(nerkd, data, tiny_bert):
     assert missing.stderr.startswith("nerkd: error:") and "nope.conll" in missing.stderr
     assert not (data / "run").exists()
     assert negative.exit_code == 2
+
+
+def test_a_copy_with_a_word_changed_is_a_duplicate():
+    from nerkd.core.evolve import _near_duplicate, _words
+
+    seen = [_words("The newspaper said Weizman met Arafat in the village of Caesarea on Monday")]
+    assert _near_duplicate(_words("The newspaper said Weizman met Arafat in the village of "
+                                  "Caesarea on Tuesday"), seen)
+    assert _near_duplicate(_words("the  NEWSPAPER said Weizman met Arafat in the village of "
+                                  "Caesarea on Monday"), seen)
+    assert not _near_duplicate(_words("Weizman met Arafat in Caesarea"), seen)

@@ -35,6 +35,8 @@ from nerkd.core.predict import load_tagger, predict
 from nerkd.core.records import Record
 from nerkd.core.train import Done, TrainConfig, train
 
+NEAR_DUPLICATE = 0.8
+
 
 @dataclass
 class EvolveOptions:
@@ -73,7 +75,7 @@ class Evolver:
                  exclude: Sequence[Record] = ()) -> None:
         self.task, self.caller, self.student, self.options = task, caller, student, options
         self.run_dir, self.dev = Path(run_dir), list(dev)
-        self._held_out = {_key(r.text) for r in [*self.dev, *exclude]}
+        self._held_out = [_words(r.text) for r in [*self.dev, *exclude]]
 
     def run(self, seed_data: Sequence[Record]) -> Iterator[RoundMetrics]:
         """Metrics of each round finished in this call (earlier ones are kept on disk)."""
@@ -159,7 +161,7 @@ class Evolver:
                 return_exceptions=True)
         except BudgetReached:
             return [], rejected
-        seen = {_key(r.text) for r in pool} | self._held_out
+        seen = [*self._held_out, *(_words(r.text) for r in pool)]
         added: list[Record] = []
         for answer in answers:
             if isinstance(answer, ItemFailed | BudgetReached):
@@ -170,11 +172,14 @@ class Evolver:
             records, reasons = self.task.samples(answer)
             rejected.update(reasons)
             for record in records:
-                if _key(record.text) in seen or len(added) >= self.options.per_round:
-                    rejected["duplicate" if _key(record.text) in seen else "over quota"] += 1
-                    continue
-                seen.add(_key(record.text))
-                added.append(self._synthetic(record, number, len(added)))
+                words = _words(record.text)
+                if _near_duplicate(words, seen):
+                    rejected["duplicate"] += 1
+                elif len(added) >= self.options.per_round:
+                    rejected["over quota"] += 1
+                else:
+                    seen.append(words)
+                    added.append(self._synthetic(record, number, len(added)))
         return added, rejected
 
     async def _analyse(self, number: int, predicted: Sequence[Record],
@@ -244,9 +249,14 @@ class Evolver:
         return self.run_dir / "metrics.jsonl"
 
 
-def _key(text: str) -> str:
-    """Texts equal up to case and spacing count as the same sentence."""
-    return " ".join(text.lower().split())
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.lower().split())
+
+
+def _near_duplicate(words: frozenset[str], seen: Sequence[frozenset[str]]) -> bool:
+    """Small teachers copy the prompt's example with a word or two changed: a sample sharing
+    ``NEAR_DUPLICATE`` of its words (Jaccard) with a pool, dev or excluded sentence is out."""
+    return any(len(words & other) >= NEAR_DUPLICATE * len(words | other) for other in seen)
 
 
 def _write_text(path: Path, text: str) -> None:
