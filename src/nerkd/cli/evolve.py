@@ -86,7 +86,8 @@ def evolve(
         evolver.plot()
     except NerkdError as error:  # matplotlib missing: the run itself is still complete
         print(f"nerkd: warning: no curve.png: {error}", file=sys.stderr)
-    write_json(evolver.finished()[-1] if evolver.finished() else {})
+    finished = evolver.finished()
+    write_json(finished[-1] if finished else {})
     if caller.stats.stopped:
         print(f"nerkd: warning: stopped early: {caller.stats.stopped}; rerun with a larger "
               "budget to go on from the last finished round", file=sys.stderr)

@@ -107,7 +107,7 @@ class Caller:
         while True:
             try:
                 async with self._gate:
-                    self.check_budget()  # here, so queued requests see earlier answers
+                    self._check_budget()  # here, so queued requests see earlier answers
                     return await self.teacher.complete(
                         messages, temperature=params["temperature"],
                         max_tokens=params["max_tokens"], schema=params.get("schema"),
@@ -134,7 +134,7 @@ class Caller:
         self.stats.cost = (self.stats.prompt_tokens * self.options.price_in
                            + self.stats.completion_tokens * self.options.price_out) / 1e6
 
-    def check_budget(self) -> None:
+    def _check_budget(self) -> None:
         options, stats = self.options, self.stats
         if options.max_tokens is not None and (
                 stats.prompt_tokens + stats.completion_tokens >= options.max_tokens):

@@ -9,9 +9,11 @@ per finished round, ``model/`` the latest student, ``curve.png`` dev F1 per roun
 is finished once the next pool is written, so a killed run restarts at its last round, and
 the call log answers what the teacher already said.
 
-Choices the paper leaves open: the student is re-trained from its base weights each round
-(the pool grows, so the last model has seen everything); with ``control="random"`` the
-teacher writes the same number of samples with no analysis and no examples of errors.
+Choices the paper leaves open: the student is re-trained from its base weights, with the
+same seed, each round (the pool grows, so the last model has seen everything); a sample that
+shares ``NEAR_DUPLICATE`` of its words with a known sentence counts as a duplicate; with
+``control="random"`` the teacher writes the same number of samples with no analysis and no
+examples of errors.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from nerkd.core.formats import read_records, write_records
 from nerkd.core.io import open_output
 from nerkd.core.predict import load_tagger, predict
 from nerkd.core.records import Record
-from nerkd.core.train import Done, TrainConfig, train
+from nerkd.core.train import TrainConfig, train
 
 NEAR_DUPLICATE = 0.8
 
@@ -123,7 +125,7 @@ class Evolver:
         started = time.perf_counter()
         before = asdict(self.caller.stats)
         pool = list(read_records(str(self._pool_path(number))))
-        model = self._train(pool, number)
+        model = self._train(pool)
         predicted = list(predict(self.dev, load_tagger(str(model), self.student.device)))
         scores = self.task.score(self.dev, predicted)
         metrics = RoundMetrics(
@@ -140,14 +142,13 @@ class Evolver:
             write_records([*pool, *added], str(self._pool_path(number + 1)), "jsonl")
         return metrics
 
-    def _train(self, pool: Sequence[Record], number: int) -> Path:
+    def _train(self, pool: Sequence[Record]) -> Path:
         model = self.run_dir / "model"
         # The same seed every round: with a few dozen sentences, a new seed alone moves dev F1
         # by 0.1 or more, which would drown what the new samples did. No dev here either: the
         # dev score is what a round reports, so it must not pick the epoch.
-        for event in train(pool, self.student, model):
-            if isinstance(event, Done):
-                break
+        for _ in train(pool, self.student, model):
+            pass
         return model
 
     async def _teach(self, number: int, pool: Sequence[Record], predicted: Sequence[Record],

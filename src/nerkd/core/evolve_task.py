@@ -14,7 +14,7 @@ from nerkd.core.align import align_entities
 from nerkd.core.evaluate import evaluate
 from nerkd.core.parse import entity_pairs, json_values
 from nerkd.core.records import Record, make_record
-from nerkd.core.tags import iob2_spans, spans_to_iob2
+from nerkd.core.tags import spans_to_iob2
 from nerkd.core.tokenize import tokenize
 
 SYSTEM = ("You are an expert teacher of named-entity recognition. You study a student "
@@ -89,8 +89,9 @@ class NerTask:
 
     def show(self, record: Record, predicted: Record) -> str:
         """A sample as the teacher sees it: text, correct entities, the student's entities."""
-        return (f"Text: {record.text}\n   Correct: {_entities(record)}\n"
-                f"   Student: {_entities(predicted)}")
+        correct, student = (json.dumps(_entities(r), ensure_ascii=False)
+                            for r in (record, predicted))
+        return f"Text: {record.text}\n   Correct: {correct}\n   Student: {student}"
 
     def analysis_messages(self, wrong: Sequence[str], right: Sequence[str],
                           scores: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -170,15 +171,13 @@ _REASONS = {"dropped_label": "label out of schema", "dropped_not_found": "entity
             "dropped_too_long": "entity too long", "dropped_overlap": "overlapping entities"}
 
 
-def _entities(record: Record) -> str:
-    spans = iob2_spans(record.tags or [])
-    return json.dumps([{"text": " ".join(record.tokens[s.start:s.end]), "label": s.label}
-                       for s in spans], ensure_ascii=False)
+def _entities(record: Record) -> list[dict[str, str]]:
+    """Entity strings as the record's text spells them, with their labels."""
+    return [{"text": s["text"], "label": s["label"]} for s in record.spans or []]
 
 
 def _sample(record: Record) -> dict[str, Any]:
-    return {"text": record.text, "difficulty": "easy",
-            "entities": [{"text": s["text"], "label": s["label"]} for s in record.spans or []]}
+    return {"text": record.text, "difficulty": "easy", "entities": _entities(record)}
 
 
 def _numbered(lines: Sequence[str]) -> str:
