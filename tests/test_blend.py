@@ -314,7 +314,9 @@ def test_cli_writes_a_plan_that_train_accepts(nerkd, inputs):
     assert {row["epoch"] for row in rows} == {0, 1, 2, 3}
     assert [row["epoch"] for row in rows] == sorted(row["epoch"] for row in rows)
     assert {row["source"] for row in rows} == {"gold", "silver"}
-    assert result.stderr == ""  # the summary is for terminals only
+    assert result.stderr.startswith("blend power-decay (power=1.0")  # a log keeps it
+    quiet = nerkd("--quiet", "blend", "--gold", gold, "--silver", silver, "--epochs", "4")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
 
 
 def test_plan_file_round_trips_into_epochs_of_plan(nerkd, inputs, tmp_path):

@@ -32,11 +32,14 @@ def root(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show tracebacks and extra messages.")
     ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No messages on stderr, errors only.")
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
-    common.set_verbose(verbose)
+    common.set_verbose(verbose, quiet)
 
 
 app.command("annotate")(common.command(annotate.annotate))

@@ -83,7 +83,10 @@ def blend(
     """
     from nerkd.core import blend as core
     from nerkd.core.formats import write_records
+    from nerkd.core.io import check_output
 
+    for path in (output, plot or "-"):
+        check_output(path)
     for path in (gold, silver):
         notice_stdin(path or "")
     table = core.read_schedule_table(custom) if custom else None

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
-_state = {"verbose": False}
+_state = {"verbose": False, "quiet": False}
 
 InputArg = Annotated[str, typer.Argument(help="Input file (.jsonl, .conll, .txt, .gz) or - for stdin.")]
 OutputOpt = Annotated[
@@ -40,8 +42,8 @@ SchemeOpt = Annotated[
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.")]
 
 
-def set_verbose(verbose: bool) -> None:
-    _state["verbose"] = verbose
+def set_verbose(verbose: bool, quiet: bool = False) -> None:
+    _state["verbose"], _state["quiet"] = verbose, quiet
 
 
 def debug_enabled() -> bool:
@@ -57,9 +59,21 @@ def console() -> Console:
 
 
 def info(message: str) -> None:
-    """A message for a person: shown only when stderr is a terminal (or with --verbose)."""
-    if sys.stderr.isatty() or debug_enabled():
-        console().print(message)
+    """A message for a person (scores, summaries): always on stderr, so ``2> run.log`` keeps
+    it; ``--quiet`` silences it."""
+    if not _state["quiet"]:
+        console().print(message, markup=False)
+
+
+def warn(message: str) -> None:
+    """``nerkd: warning: ...`` on stderr (``--quiet`` silences it)."""
+    if not _state["quiet"]:
+        print(f"nerkd: warning: {message}", file=sys.stderr, flush=True)
+
+
+def _show_core_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+    """Core reports recoverable surprises with ``warnings.warn``; they print as our warnings."""
+    warn(str(message))
 
 
 def progress() -> Progress:
@@ -79,9 +93,21 @@ def notice_stdin(path: str) -> None:
 
 
 def write_json(obj: Any) -> None:
-    """One JSON document on stdout: the data a command returns."""
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+    """One JSON document on stdout: the data a command returns (NaN and infinities, which
+    JSON cannot hold, become null)."""
+    sys.stdout.write(json.dumps(finite(obj), ensure_ascii=False, indent=2) + "\n")
     sys.stdout.flush()
+
+
+def finite(obj: Any) -> Any:
+    """``obj`` with every non-finite float replaced by None (valid JSON)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: finite(value) for key, value in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [finite(value) for value in obj]
+    return obj
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -94,6 +120,7 @@ def command(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        warnings.showwarning = _show_core_warning
         try:
             return fn(*args, **kwargs)
         except NerkdError as error:

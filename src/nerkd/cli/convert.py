@@ -17,8 +17,10 @@ def convert(
     Input schemes (IOB1, IOB2, BIOES) are detected and normalised to IOB2; an I- tag after O
     starts a new entity. Example: nerkd convert eng.train --to jsonl -o train.jsonl
     """
-    from nerkd.core.formats import format_from_name, read_records, write_records
+    from nerkd.core.formats import output_format, read_records, write_records
+    from nerkd.core.io import check_output
 
+    check_output(output)
     notice_stdin(input)
     records = read_records(input, from_format)
-    write_records(records, output, to_format or format_from_name(output) or "jsonl", scheme)
+    write_records(records, output, output_format(output, to_format), scheme)

@@ -37,7 +37,9 @@ def evaluate(
     """
     from nerkd.core.evaluate import evaluate_records
     from nerkd.core.formats import read_records
+    from nerkd.core.io import check_output
 
+    check_output(plot or "-")
     notice_stdin(gold if gold == "-" else pred)
     report = evaluate_records(
         read_records(gold, gold_format), read_records(pred), mode=mode, max_examples=examples,

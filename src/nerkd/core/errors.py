@@ -21,3 +21,7 @@ class NerkdError(Exception):
         if self.line is not None:
             where = f"{where}:{self.line}" if where else f"line {self.line}"
         return f"{where}: {self.message}" if where else self.message
+
+
+class NerkdWarning(UserWarning):
+    """Something surprising that we could handle; the CLI shows it as ``nerkd: warning:``."""

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal
 
-from nerkd.core.errors import NerkdError
-from nerkd.core.io import display_name, open_output, read_lines
+from nerkd.core.errors import NerkdError, NerkdWarning
+from nerkd.core.io import display_name, open_output, read_lines, stdout_file
 from nerkd.core.records import Record, make_record, record_from_json
 from nerkd.core.tags import TAG_RE, Scheme, check_tag, from_iob2
 
@@ -52,18 +53,37 @@ def sniff(lines: list[str]) -> Format:
     return "text"
 
 
+def _trusted_format(name: str, named: Format | None, sniffed: Format) -> Format:
+    """The format to read: the name's, unless the content plainly says otherwise (JSON
+    objects, or well-formed CoNLL rows), in which case the content wins, with a warning."""
+    if named is None:
+        return sniffed
+    if named != sniffed and sniffed in ("jsonl", "conll"):
+        warnings.warn(f"{name} holds {sniffed.upper()}, not the {named.upper()} its name says; "
+                      f"reading it as {sniffed.upper()}", NerkdWarning, stacklevel=2)
+        return sniffed
+    return named
+
+
+def output_format(path: str | Path, requested: Format | None) -> Format:
+    """The format to write: ``--to``, else the output's extension; for stdout, the extension
+    of the file stdout is redirected to (``> silver.conll``); else JSONL."""
+    if requested:
+        return requested
+    name = stdout_file() if str(path) == "-" else path
+    return (format_from_name(name) if name else None) or "jsonl"
+
+
 def read_records(
     path: str | Path, fmt: Format | None = None, *, tokenize: object = None
 ) -> Iterator[Record]:
     """Records of one file (or ``-``), in order, lazily; the format is sniffed when not given."""
     lines = read_lines(path)
-    if fmt is None:
-        fmt = format_from_name(path)
+    name = display_name(path)
     if fmt is None:
         head = list(itertools.islice(lines, SNIFF_LINES))
-        fmt = sniff([line for _, line in head])
+        fmt = _trusted_format(name, format_from_name(path), sniff([line for _, line in head]))
         lines = itertools.chain(head, lines)
-    name = display_name(path)
     stem = "stdin" if name == "<stdin>" else Path(name.removesuffix(".gz")).stem
     reader = {"jsonl": _read_jsonl, "conll": _read_conll, "text": _read_text}[fmt]
     return _locate_errors(reader(lines, stem, tokenize), name)

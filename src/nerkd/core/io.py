@@ -3,23 +3,38 @@ and atomic file output (a failed run never leaves a half-written file behind).""
 
 from __future__ import annotations
 
+import errno
+import glob
 import gzip
 import io
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from nerkd.core.errors import NerkdError
 
 STDIO = "-"
+PART_SUFFIX = ".part"
 
 
 def display_name(path: str | Path) -> str:
     return "<stdin>" if str(path) == STDIO else str(path)
+
+
+def stdout_file() -> str | None:
+    """The path of the regular file stdout is redirected to, where the system tells
+    (Linux's /proc); None for a terminal, a pipe, or elsewhere."""
+    try:
+        if not stat.S_ISREG(os.fstat(sys.stdout.fileno()).st_mode):
+            return None
+        return os.readlink(f"/proc/self/fd/{sys.stdout.fileno()}")
+    except (OSError, ValueError, AttributeError):  # no /proc, or stdout is not a real file
+        return None
 
 
 def _open_binary(path: str | Path) -> IO[bytes]:
@@ -35,16 +50,26 @@ def _open_binary(path: str | Path) -> IO[bytes]:
 
 
 def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, line)`` without the newline, decoding strict UTF-8 (BOM dropped)."""
+    """Yield ``(line_number, line)`` without the newline, decoding strict UTF-8 (BOM dropped).
+    LF, CRLF and old Mac CR-only endings all end a line."""
     handle = _open_binary(path)
     try:
-        for number, raw in enumerate(handle, start=1):
-            yield number, _decode(raw, path, number)
+        number = 0
+        for raw in handle:
+            for piece in _split_cr(raw):
+                number += 1
+                yield number, _decode(piece, path, number)
     except (OSError, EOFError) as error:  # e.g. a truncated .gz
         raise NerkdError(f"read failed: {error}", display_name(path)) from None
     finally:
         if handle is not getattr(sys.stdin, "buffer", None):
             handle.close()
+
+
+def _split_cr(raw: bytes) -> list[bytes]:
+    """One line read up to LF, cut again at any bare CR inside it."""
+    body = raw.rstrip(b"\r\n")
+    return body.split(b"\r") if b"\r" in body else [raw]
 
 
 def _decode(raw: bytes, path: str | Path, number: int) -> str:
@@ -59,26 +84,102 @@ def _decode(raw: bytes, path: str | Path, number: int) -> str:
 
 
 @contextmanager
-def open_output(path: str | Path) -> Iterator[IO[str]]:
-    """Text output to stdout, or to ``path`` atomically: a temp file renamed on success."""
+def open_output(path: str | Path, binary: bool = False) -> Iterator[IO[Any]]:
+    """Output to stdout, or to ``path``: a regular file is written atomically (a temporary
+    part renamed on success, so a failed run leaves the old file whole); a device, FIFO or
+    socket is written straight through, since renaming over it would replace it; a symlink
+    is followed, so its target is what gets written."""
     if str(path) == STDIO:
-        yield sys.stdout
+        yield sys.stdout.buffer if binary else sys.stdout
         sys.stdout.flush()
         return
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    target = Path(os.path.realpath(path))
     try:
-        with os.fdopen(fd, "wb") as raw:
-            gz = target.suffix == ".gz"
-            binary: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb") if gz else raw  # type: ignore[assignment]
-            with io.TextIOWrapper(binary, encoding="utf-8", newline="\n") as text:
-                yield text
+        if target.exists() and not target.is_file():
+            with _stream(open(target, "wb"), target, binary) as stream:  # noqa: SIM115
+                yield stream
+        else:
+            with _atomic(target, binary) as stream:
+                yield stream
+    except (BrokenPipeError, NerkdError):
+        raise
+    except OSError as error:
+        raise NerkdError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+@contextmanager
+def _atomic(target: Path, binary: bool) -> Iterator[IO[Any]]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_parts(target)
+    prefix = f".{target.name}.{os.getpid()}."
+    fd, temp = tempfile.mkstemp(prefix=prefix, suffix=PART_SUFFIX, dir=target.parent)
+    try:
+        with _stream(os.fdopen(fd, "wb"), target, binary) as stream:
+            yield stream
         os.chmod(temp, 0o666 & ~_umask())
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def _stream(raw: IO[bytes], target: Path, binary: bool) -> Iterator[IO[Any]]:
+    """``raw`` as the caller wants it: bytes or UTF-8 text, gzipped for a ``.gz`` name."""
+    with raw:
+        if target.suffix == ".gz":
+            raw = gzip.GzipFile(fileobj=raw, mode="wb")  # type: ignore[assignment]
+        if binary:
+            with raw:
+                yield raw
+            return
+        with io.TextIOWrapper(raw, encoding="utf-8", newline="\n") as text:
+            yield text
+
+
+def _remove_stale_parts(target: Path) -> None:
+    """Remove parts of ``target`` left by a killed run: ours by name, and their writer
+    (the pid in the name) is gone. A live writer's part is left alone."""
+    for part in target.parent.glob(f".{glob.escape(target.name)}.*{PART_SUFFIX}"):
+        pid = part.name[len(target.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            part.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but is not ours to signal
+        return True
+    return True
+
+
+def check_output(path: str | Path) -> None:
+    """Fail before any work when ``path`` cannot be written: its nearest existing folder
+    must take a new file (tried for real, then removed), and it must not be a folder."""
+    if str(path) == STDIO:
+        return
+    target = Path(os.path.realpath(path))
+    if target.is_dir():
+        raise NerkdError(f"cannot write {path}: is a directory")
+    if target.exists() and not target.is_file():
+        return  # a device or FIFO: written straight through
+    folder = target.parent
+    while not folder.exists():
+        folder = folder.parent
+    try:
+        if not folder.is_dir():
+            raise NotADirectoryError(20, "Not a directory")
+        fd, probe = tempfile.mkstemp(prefix=".nerkd-probe.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        if error.errno == errno.ENOENT and folder != target.parent:
+            reason = f"cannot create folder {target.parent}"
+        raise NerkdError(f"cannot write {path}: {reason}") from None
 
 
 def _umask() -> int:

@@ -6,12 +6,12 @@ drawn; figures are rendered off-screen (Agg) so this works without a display.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from nerkd.core.errors import NerkdError
+from nerkd.core.io import open_output
 
 
 def figure(rows: int = 1, columns: int = 1,
@@ -28,12 +28,9 @@ def figure(rows: int = 1, columns: int = 1,
 
 
 def save(drawing: Any, path: str | Path) -> None:
-    """Write the PNG atomically, creating its folder."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.part")
-    drawing.savefig(partial, format="png", dpi=100)
-    os.replace(partial, target)
+    """Write the PNG (atomically when it is a regular file, creating its folder)."""
+    with open_output(path, binary=True) as stream:
+        drawing.savefig(stream, format="png", dpi=100)
 
 
 def line_plot(series: Mapping[str, Sequence[tuple[float, float]]], path: str | Path, *,
