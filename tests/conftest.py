@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+NO_DATA = f"shared CoNLL-2003 data not present at {DATA / 'conll2003'}"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,12 +29,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say plainly when tests on the real data did not run (the clone is not beside shared/)."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    missing = sum(1 for report in skipped if NO_DATA in str(report.longrepr))
+    if missing:
+        terminalreporter.write_line(
+            f"NOTE: {missing} tests on real CoNLL-2003 data were skipped: {NO_DATA}",
+            yellow=True, bold=True)
+
+
 @pytest.fixture
 def conll_dir() -> Path:
     """The shared CoNLL-2003 copy (IOB2, no -DOCSTART-)."""
     path = DATA / "conll2003"
     if not (path / "dev.txt").exists():
-        pytest.skip("shared CoNLL-2003 data not present")
+        pytest.skip(NO_DATA)
     return path
 
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import DATA, NO_DATA
 from nerkd.core.evaluate import ERROR_KINDS, error_pairs, evaluate, extract
 
-DEV = Path(__file__).resolve().parents[2] / "shared/data/conll2003/dev.txt"
+DEV = DATA / "conll2003" / "dev.txt"
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-MISC", "I-MISC"]
 
 # (tokens, gold, pred), one sentence a row
@@ -63,7 +64,7 @@ def _perturb(gold: list[list[str]], seed: int) -> list[list[str]]:
 @pytest.fixture(scope="module")
 def dev() -> tuple[list[list[str]], list[list[str]]]:
     if not DEV.exists():
-        pytest.skip("shared CoNLL-2003 dev.txt not present")
+        pytest.skip(NO_DATA)
     gold = _read_tags(DEV)
     return gold, _perturb(gold, seed=13)
 
