@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -19,8 +20,8 @@ from nerkd.core.records import Record, make_record, record_from_json
 from nerkd.core.tags import TAG_RE, Scheme, check_tag, from_iob2
 
 Format = Literal["jsonl", "conll", "text"]
-FORMATS: tuple[Format, ...] = ("jsonl", "conll", "text")
 Lines = Iterator[tuple[int, str]]
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 DOCSTART = "-DOCSTART-"
 MAX_CONLL_LINE = 100_000  # characters; a token line longer than this is not CoNLL
@@ -74,9 +75,7 @@ def output_format(path: str | Path, requested: Format | None) -> Format:
     return (format_from_name(name) if name else None) or "jsonl"
 
 
-def read_records(
-    path: str | Path, fmt: Format | None = None, *, tokenize: object = None
-) -> Iterator[Record]:
+def read_records(path: str | Path, fmt: Format | None = None) -> Iterator[Record]:
     """Records of one file (or ``-``), in order, lazily; the format is sniffed when not given."""
     lines = read_lines(path)
     name = display_name(path)
@@ -86,7 +85,7 @@ def read_records(
         lines = itertools.chain(head, lines)
     stem = "stdin" if name == "<stdin>" else Path(name.removesuffix(".gz")).stem
     reader = {"jsonl": _read_jsonl, "conll": _read_conll, "text": _read_text}[fmt]
-    return _locate_errors(reader(lines, stem, tokenize), name)
+    return _locate_errors(reader(lines, stem), name)
 
 
 def _locate_errors(records: Iterator[tuple[int, Record]], name: str) -> Iterator[Record]:
@@ -98,22 +97,42 @@ def _locate_errors(records: Iterator[tuple[int, Record]], name: str) -> Iterator
         raise error.located(name, line) from None
 
 
-def _read_jsonl(lines: Lines, stem: str, tokenize: object) -> Iterator[tuple[int, Record]]:
+def _read_jsonl(lines: Lines, stem: str) -> Iterator[tuple[int, Record]]:
+    count = 0
     for number, line in lines:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as error:
-            message = f"invalid JSON: {error.msg} (column {error.colno})"
-            raise NerkdError(message, line=number) from None
-        try:
-            yield number, record_from_json(obj, tokenize)  # type: ignore[arg-type]
+            record = record_from_json(_parse_json(line), default_id=f"{stem}-{count}")
         except NerkdError as error:
             raise error.located(line=number) from None
+        count += 1
+        yield number, record
 
 
-def _read_text(lines: Lines, stem: str, tokenize: object) -> Iterator[tuple[int, Record]]:
+def _parse_json(line: str) -> object:
+    """One JSON value, strictly: no NaN or Infinity, no lone surrogates, bounded nesting."""
+    try:
+        obj = json.loads(line, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise NerkdError(f"invalid JSON: {error.msg} (column {error.colno})") from None
+    except RecursionError:
+        raise NerkdError("invalid JSON: nested too deeply") from None
+    except ValueError as error:  # e.g. an integer past Python's digit limit
+        raise NerkdError(f"invalid JSON: {error}") from None
+    if _SURROGATE_ESCAPE.search(line):
+        try:
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise NerkdError("invalid JSON: a lone surrogate escape (not a character)") from None
+    return obj
+
+
+def _reject_constant(name: str) -> None:
+    raise NerkdError(f"invalid JSON: {name} is not a JSON number")
+
+
+def _read_text(lines: Lines, stem: str) -> Iterator[tuple[int, Record]]:
     from nerkd.core.tokenize import sentences
 
     for number, line in lines:
@@ -128,7 +147,7 @@ def _read_text(lines: Lines, stem: str, tokenize: object) -> Iterator[tuple[int,
             yield number, record
 
 
-def _read_conll(lines: Lines, stem: str, tokenize: object) -> Iterator[tuple[int, Record]]:
+def _read_conll(lines: Lines, stem: str) -> Iterator[tuple[int, Record]]:
     rows: list[list[str]] = []
     first_line, docstart, count, width = 0, None, 0, 0
     for number, line in lines:

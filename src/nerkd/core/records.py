@@ -1,12 +1,13 @@
 """The record: one sentence or short text, with tokens, IOB2 tags and character spans.
 
-Schema version 1 (see README): ``id``, ``text``, ``tokens``, ``tags``, ``spans``, ``source``,
+The record schema (see README): ``id``, ``text``, ``tokens``, ``tags``, ``spans``, ``source``,
 ``meta``; CoNLL input adds ``columns`` (the middle columns, per token) and ``docstart`` (the
 ``-DOCSTART-`` line that precedes the sentence). Unknown keys pass through untouched.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,6 @@ from nerkd.core.errors import NerkdError
 from nerkd.core.offsets import Offsets, align_tokens, char_spans, token_spans
 from nerkd.core.tags import iob2_spans, spans_to_iob2, to_iob2
 
-SCHEMA_VERSION = 1
 SOURCES = ("gold", "silver", "synthetic")
 KNOWN_KEYS = ("id", "text", "tokens", "tags", "spans", "source", "meta", "columns", "docstart")
 
@@ -85,12 +85,15 @@ def make_record(
     return record.with_tags(tags) if tags is not None else record
 
 
-def record_from_json(obj: Any, tokenize: Tokenizer | None = None) -> Record:
-    """Parse a schema-1 JSON object; derive tokens from text, tags from spans, and so on."""
+def record_from_json(obj: Any, tokenize: Tokenizer | None = None,
+                     default_id: str | None = None) -> Record:
+    """Parse a JSON record, checking every field; derive tokens from text, tags from spans,
+    and so on. A record without an ``id`` gets ``default_id``."""
     if not isinstance(obj, dict):
         raise NerkdError(f"expected a JSON object, got {type(obj).__name__}")
-    fields = _plain_fields(obj)
+    fields = _plain_fields(obj, default_id)
     tokens, text, offsets = _tokens_and_text(obj, tokenize)
+    _check_columns(fields["columns"], len(tokens))
     tags = obj.get("tags")
     if tags is None and obj.get("spans") is not None:
         tags = spans_to_iob2(len(tokens), token_spans(offsets, _check_spans(obj["spans"], text)))
@@ -102,21 +105,38 @@ def record_from_json(obj: Any, tokenize: Tokenizer | None = None) -> Record:
     return record
 
 
-def _plain_fields(obj: dict[str, Any]) -> dict[str, Any]:
+def _plain_fields(obj: dict[str, Any], default_id: str | None) -> dict[str, Any]:
     source = obj.get("source")
     if source is not None and source not in SOURCES:
         raise NerkdError(f"'source' must be one of {', '.join(SOURCES)}, got {source!r}")
     meta = obj.get("meta") or {}
     if not isinstance(meta, dict):
         raise NerkdError("'meta' must be a JSON object")
+    record_id = obj.get("id")
+    if record_id is not None and (not isinstance(record_id, str | int) or record_id is True
+                                  or record_id is False):
+        raise NerkdError("'id' must be a string")
+    docstart = obj.get("docstart")
+    if docstart is not None and not isinstance(docstart, str):
+        raise NerkdError("'docstart' must be a string")
+    _check_plan_fields(obj)
     return {
-        "id": None if obj.get("id") is None else str(obj["id"]),
+        "id": default_id if record_id is None else str(record_id),
         "source": source,
         "meta": meta,
         "columns": obj.get("columns"),
-        "docstart": obj.get("docstart"),
+        "docstart": docstart,
         "extra": {k: v for k, v in obj.items() if k not in KNOWN_KEYS},
     }
+
+
+def _check_plan_fields(obj: dict[str, Any]) -> None:
+    """A plan's ``epoch`` (an integer >= 0) and ``weight`` (a finite number >= 0)."""
+    epoch, weight = obj.get("epoch"), obj.get("weight")
+    if "epoch" in obj and (not _is_int(epoch) or epoch < 0):
+        raise NerkdError(f"'epoch' must be an integer >= 0, got {epoch!r}")
+    if "weight" in obj and (not _is_number(weight) or not math.isfinite(weight) or weight < 0):
+        raise NerkdError(f"'weight' must be a finite number >= 0, got {weight!r}")
 
 
 def _tokens_and_text(obj: dict[str, Any], tokenize: Tokenizer | None) -> tuple[list, str, Offsets]:
@@ -124,8 +144,7 @@ def _tokens_and_text(obj: dict[str, Any], tokenize: Tokenizer | None) -> tuple[l
     if text is not None and not isinstance(text, str):
         raise NerkdError("'text' must be a string")
     if tokens is not None:
-        if not _is_str_list(tokens):
-            raise NerkdError("'tokens' must be a list of strings")
+        _check_tokens(tokens)
         text = " ".join(tokens) if text is None else text
         return tokens, text, align_tokens(tokens, text)
     if text is None:
@@ -138,14 +157,44 @@ def _tokens_and_text(obj: dict[str, Any], tokenize: Tokenizer | None) -> tuple[l
     return [t[0] for t in found], text, [(t[1], t[2]) for t in found]
 
 
+def _check_tokens(tokens: Any) -> None:
+    """Tokens are non-empty strings without whitespace (a CoNLL row could not hold them)."""
+    if not _is_str_list(tokens):
+        raise NerkdError("'tokens' must be a list of strings")
+    for i, token in enumerate(tokens):
+        if not token:
+            raise NerkdError(f"token {i} is empty")
+        if any(c.isspace() for c in token):
+            raise NerkdError(f"token {i} {token!r} contains whitespace")
+
+
+def _check_columns(columns: Any, count: int) -> None:
+    """CoNLL middle columns: one list of whitespace-free strings per token, all as wide."""
+    if columns is None:
+        return
+    if not isinstance(columns, list) or not all(_is_str_list(row) for row in columns):
+        raise NerkdError("'columns' must be a list of lists of strings")
+    if len(columns) != count:
+        raise NerkdError(f"'columns' has {len(columns)} rows for {count} tokens")
+    if len({len(row) for row in columns}) > 1:
+        raise NerkdError("'columns' rows differ in width")
+    if any(not cell or any(c.isspace() for c in cell) for row in columns for cell in row):
+        raise NerkdError("'columns' cells must be non-empty and without whitespace")
+
+
 def _check_spans(spans: Any, text: str) -> list[dict]:
     if not isinstance(spans, list):
         raise NerkdError("'spans' must be a list")
     for span in spans:
         if not isinstance(span, dict) or not {"start", "end", "label"} <= span.keys():
             raise NerkdError("each span needs 'start', 'end' and 'label'")
-        if not 0 <= span["start"] < span["end"] <= len(text):
-            raise NerkdError(f"span {span['start']}-{span['end']} outside the text")
+        start, end, label = span["start"], span["end"], span["label"]
+        if not (_is_int(start) and _is_int(end)):
+            raise NerkdError(f"span offsets must be integers, got {start!r}-{end!r}")
+        if not 0 <= start < end <= len(text):
+            raise NerkdError(f"span {start}-{end} outside the text")
+        if not isinstance(label, str) or not label or any(c.isspace() for c in label):
+            raise NerkdError(f"span label must be a word, got {label!r}")
     return spans
 
 
@@ -159,3 +208,11 @@ def _carry_span_extras(derived: list[dict], given: list[dict] | None) -> list[di
 
 def _is_str_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -16,9 +16,9 @@ from typing import Literal, NamedTuple
 from nerkd.core.errors import NerkdError
 
 Scheme = Literal["iob1", "iob2", "bioes"]
-SCHEMES: tuple[Scheme, ...] = ("iob1", "iob2", "bioes")
 
-TAG_RE = re.compile(r"^(?:O|[BIESLU]-\S+)$")
+# A type may not itself start like a tag (B-B-PER is a labelling mistake, not a type).
+TAG_RE = re.compile(r"^(?:O|[BIESLU]-(?![BIESLU]-)\S+)$")
 _TO_IOB2_PREFIX = {"B": "B", "I": "I", "S": "B", "U": "B", "E": "I", "L": "I"}
 
 

@@ -1,0 +1,59 @@
+"""Records are checked completely where they are read: every bad field is a located error."""
+
+import pytest
+
+from nerkd.core.errors import NerkdError
+from nerkd.core.formats import read_records
+
+GOOD = '{"tokens": ["EU", "rejects"], "tags": ["B-ORG", "O"]}'
+
+
+@pytest.mark.parametrize("line, message", [
+    ('{"tokens": ["a b", "c"]}', "token 0 'a b' contains whitespace"),
+    ('{"tokens": ["a", "b\\tc"]}', "token 1 'b\\tc' contains whitespace"),
+    ('{"tokens": ["a", ""]}', "token 1 is empty"),
+    ('{"text": "EU rejects", "spans": [{"start": "0", "end": 2, "label": "ORG"}]}',
+     "span offsets must be integers, got '0'-2"),
+    ('{"text": "EU rejects", "spans": [{"start": 0, "end": 2, "label": ""}]}',
+     "span label must be a word, got ''"),
+    ('{"tokens": ["a", "b"], "columns": [["NN"]]}', "'columns' has 1 rows for 2 tokens"),
+    ('{"tokens": ["a"], "columns": "NN"}', "'columns' must be a list of lists of strings"),
+    ('{"tokens": ["a"], "columns": [["N N"]]}', "cells must be non-empty and without whitespace"),
+    ('{"tokens": ["a"], "text": "\\ud800 a"}', "lone surrogate"),
+    ('[' * 5000 + ']' * 5000, "nested too deeply"),
+    ('{"tokens": ["a"], "n": ' + "9" * 5000 + '}', "invalid JSON: Exceeds the limit"),
+    ('{"tokens": ["a"], "weight": NaN}', "NaN is not a JSON number"),
+    ('{"tokens": ["a"], "weight": -1}', "'weight' must be a finite number >= 0, got -1"),
+    ('{"tokens": ["a"], "epoch": 1.5}', "'epoch' must be an integer >= 0, got 1.5"),
+    ('{"tokens": ["a"], "tags": ["B-B-PER"]}', "'B-B-PER' is not an IOB1/IOB2/BIOES tag"),
+    ('{"tokens": ["a"], "id": [1]}', "'id' must be a string"),
+    ('{"tokens": ["a"], "docstart": 3}', "'docstart' must be a string"),
+])
+def test_a_bad_field_is_a_located_error(tmp_path, line, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(f"{GOOD}\n\n{line}\n")
+    with pytest.raises(NerkdError) as caught:
+        list(read_records(path))
+    assert str(caught.value).startswith(f"{path}:3: ")
+    assert message in str(caught.value)
+
+
+def test_bad_records_fail_the_cli_in_one_line(nerkd, tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"tokens": ["a b"]}\n')
+    result = nerkd("convert", path, "--to", "conll")
+    assert result.exit_code == 1
+    assert result.stderr == f"nerkd: error: {path}:1: token 0 'a b' contains whitespace\n"
+    assert result.stdout == ""
+
+
+def test_records_without_an_id_get_stem_and_count(tmp_path):
+    path = tmp_path / "news.jsonl"
+    path.write_text(f'{GOOD}\n\n{{"id": "kept", "tokens": ["x"]}}\n{GOOD}\n')
+    assert [r.id for r in read_records(path)] == ["news-0", "kept", "news-2"]
+
+
+def test_valid_surrogate_pairs_are_characters(tmp_path):
+    path = tmp_path / "emoji.jsonl"
+    path.write_text('{"tokens": ["\\ud83d\\ude00", "b"]}\n')
+    assert next(read_records(path)).tokens == ["\N{GRINNING FACE}", "b"]
