@@ -57,3 +57,23 @@ def test_valid_surrogate_pairs_are_characters(tmp_path):
     path = tmp_path / "emoji.jsonl"
     path.write_text('{"tokens": ["\\ud83d\\ude00", "b"]}\n')
     assert next(read_records(path)).tokens == ["\N{GRINNING FACE}", "b"]
+
+
+@pytest.mark.parametrize("spec, message", [
+    (",,,", "no label names"), ("", "no label names"), ("B-PER", "'B-PER' is not an entity type"),
+    ("PER,I-ORG", "'I-ORG' is not an entity type"),
+])
+def test_labels_option_wants_entity_types(spec, message):
+    from nerkd.core.prompt import read_labels
+
+    with pytest.raises(NerkdError, match=message):
+        read_labels(spec)
+
+
+def test_a_labels_file_names_its_bad_line(tmp_path):
+    from nerkd.core.prompt import read_labels
+
+    path = tmp_path / "labels.txt"
+    path.write_text("PER: people\n\nB-ORG: companies\n")
+    with pytest.raises(NerkdError, match=f"^{path}:3: 'B-ORG' is not an entity type"):
+        read_labels(str(path))

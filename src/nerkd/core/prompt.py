@@ -126,17 +126,28 @@ def read_labels(spec: str | None) -> dict[str, str]:
     if spec is None:
         return dict(CONLL_LABELS)
     path = Path(spec)
-    if path.exists():
+    if spec.strip() and path.is_file():
         labels = {}
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if line.strip() and not line.startswith("#"):
                 name, _, about = line.partition(":")
-                if not re.fullmatch(r"[A-Za-z][\w-]*", name.strip()):
-                    raise NerkdError(f"expected 'LABEL: description', got {line!r}", spec, number)
-                labels[name.strip().upper()] = about.strip()
+                labels[_label_name(name, spec, number)] = about.strip()
+        if not labels:
+            raise NerkdError("no labels in the file", spec)
         return labels
-    return {name.strip().upper(): CONLL_LABELS.get(name.strip().upper(), "")
-            for name in spec.split(",") if name.strip()}
+    names = [_label_name(name, "--labels") for name in spec.split(",") if name.strip()]
+    if not names:
+        raise NerkdError(f"--labels: no label names in {spec!r} (e.g. PER,ORG or a file)")
+    return {name: CONLL_LABELS.get(name, "") for name in names}
+
+
+def _label_name(name: str, where: str, line: int | None = None) -> str:
+    """An entity type: a word, not a tag (``B-PER`` would make ``B-B-PER``)."""
+    name = name.strip().upper()
+    if not re.fullmatch(r"[A-Z][\w-]*", name) or re.match(r"[BIESLU]-", name):
+        raise NerkdError(f"{name!r} is not an entity type (a word like PER, not a tag)",
+                         where, line)
+    return name
 
 
 def pick_examples(gold: Sequence[Record], k: int, seed: int = 0) -> list[Record]:
