@@ -16,7 +16,8 @@ say "blend: silver first, then silver + gold (simple-mix)"
 nerkd blend --gold "$sample/train.conll" --silver "$out/silver.jsonl" \
     --schedule simple-mix --epochs 6 -o "$out/plan.jsonl"
 say "train: the student on the plan"
-nerkd train "$out/plan.jsonl" --dev "$sample/dev.conll" -o "$out/model" > "$out/train.json"
+nerkd train "$out/plan.jsonl" --dev "$sample/dev.conll" -o "$out/model" --force \
+    > "$out/train.json"  # --force: a re-run replaces the model it wrote before
 say "predict: unseen test sentences and the raw news text"
 nerkd predict "$sample/test.conll" --model "$out/model" -o "$out/test.pred.jsonl"
 nerkd predict "$sample/news.txt" --model "$out/model" -o "$out/news.pred.jsonl"

@@ -155,8 +155,9 @@ def run_student(args: argparse.Namespace, out: Path, name: str, gold: Path, silv
           "--epochs", str(args.epochs), "--seed", str(seed), "-o", str(plan))
     # No --dev: a schedule's last epoch is its result (a best-dev pick could stop a
     # sequential run in its silver half). --labels: a weak teacher may never use a type.
+    # --force: every run trains into the same work/model, replacing the previous run's.
     nerkd("train", str(plan), "--seed", str(seed), "--labels", "PER,ORG,LOC,MISC",
-          "-o", str(model), capture=True)
+          "-o", str(model), "--force", capture=True)
     nerkd("predict", str(DATA / "conll2003" / "test.txt"), "--model", str(model),
           "-o", str(pred))
     scores = json.loads(nerkd("eval", str(DATA / "conll2003" / "test.txt"), str(pred),

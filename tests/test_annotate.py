@@ -208,3 +208,141 @@ def test_resume_after_kill_asks_only_unanswered_items(tmp_path):
     assert [r["text"] for r in records] == texts
     asked_again = len(server.requests) - before
     assert 40 - before <= asked_again <= 40 - before + 2  # at most the calls in flight
+
+
+# -- failures and exit codes --------------------------------------------------------------
+
+UNIQUE = [f"Item {i} : Peter went to London ." for i in range(20)]
+
+
+def test_a_run_that_annotated_nothing_fails(nerkd, tmp_path):
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(UNIQUE) + "\n")
+    with FakeOpenAI(faults=[Fault("500", times=1000)]) as server:
+        def run(*extra):
+            return nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
+                         "--retries", "0", "-o", tmp_path / "out.jsonl", *extra)
+
+        result, accepting_any_share = run(), run("--min-annotated", "0")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[-2].startswith("nerkd: warning: 20 records could not be annotated")
+    assert lines[-1].startswith("nerkd: error: no record annotated: all 20 failed (first: ")
+    assert "server error (500)" in lines[-1]
+    assert (tmp_path / "out.jsonl").read_text() == ""  # written, with what succeeded
+    assert "Traceback" not in result.stderr
+    assert accepting_any_share.exit_code == 1  # nothing at all is never a success
+
+
+def test_min_annotated_counts_only_the_records_to_annotate(nerkd, tmp_path):
+    # Three gold records pass through; of the two texts to annotate, "Mary" always fails.
+    gold = [{"tokens": ["Paris", "."], "tags": ["B-LOC", "O"]}] * 3
+    raw = [{"text": TEXTS[0]}, {"text": TEXTS[2]}]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in gold + raw))
+    with FakeOpenAI(faults=[Fault("500", match="Mary", times=1000)]) as server:
+        def run(share):
+            return nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
+                         "--keep-gold", "--retries", "0", "--min-annotated", share,
+                         "-o", tmp_path / f"out-{share}.jsonl")
+
+        strict, lenient = run("0.6"), run("0.5")
+    assert strict.exit_code == 1  # 1 of 2 annotated; counting gold it would be 4 of 5
+    error = strict.stderr.strip().splitlines()[-1]
+    assert error.startswith("nerkd: error: only 1 of 2 records annotated, below "
+                            "--min-annotated 0.6: 1 failed (first: ")
+    assert error.endswith(": server error (500), 1 try); the output holds the 1 that were")
+    assert len((tmp_path / "out-0.6.jsonl").read_text().splitlines()) == 4
+    assert lenient.exit_code == 0, lenient.stderr
+
+
+def test_summary_counts_are_words_and_the_report_is_written(nerkd, tmp_path):
+    reply = json.dumps({"entities": [{"text": "Peter Smith", "label": "PER"},
+                                     {"text": "Atlantis", "label": "LOC"}]})
+    source = tmp_path / "in.txt"
+    source.write_text(TEXTS[0] + "\n")
+    report = tmp_path / "reports" / "run.json"  # a directory that does not exist yet
+    with FakeOpenAI(answer=lambda messages: reply) as server:
+        result = nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
+                       "--report", report)
+    assert result.exit_code == 0, result.stderr
+    assert "entities: proposed 2, aligned (exact) 1, dropped (not found) 1" in result.stderr
+    assert "{" not in result.stderr
+    assert json.loads(report.read_text())["entities"] == {
+        "aligned_exact": 1, "dropped_not_found": 1, "proposed": 2}
+    assert [p.name for p in report.parent.iterdir()] == ["run.json"]  # no .part left
+
+
+def test_unreachable_server_leaves_no_pending_tasks_at_exit(tmp_path):
+    # Many records in flight when the first fails: each used to print "Task was destroyed
+    # but it is pending!" as the interpreter exited.
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(UNIQUE) + "\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "nerkd", "annotate", str(source), "--base-url",
+         "http://127.0.0.1:9/v1", "--model", "m", "--timeout", "1", "--votes", "3"],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "nerkd: error: cannot reach the teacher at http://127.0.0.1:9/v1: connection failed: "
+        "Connection error."]
+
+
+def test_an_annotator_runs_twice_in_one_process(tmp_path):
+    with FakeOpenAI(latency=0.05) as server:
+        annotator = _annotator(server, tmp_path / "log.sqlite", concurrency=1)
+        first = list(annotator.run(_records(TEXTS[:2])))
+        second = list(annotator.run(_records(TEXTS[2:])))
+    assert [r.text for r in first + second] == TEXTS
+    assert len(server.requests) == 4
+
+
+# -- JSON mode ------------------------------------------------------------------------------
+
+
+def _kinds(server):
+    return [r.get("response_format", {}).get("type", "text") for r in server.requests]
+
+
+def test_transient_500s_at_start_up_keep_the_json_mode(tmp_path):
+    with FakeOpenAI(faults=[Fault("500", times=2)]) as server:
+        records = list(_annotator(server, tmp_path / "log.sqlite", concurrency=1)
+                       .run(_records()))
+    assert len(records) == 4
+    assert _kinds(server) == ["json_schema"] * 6  # 2 failures retried in the same mode
+
+
+def test_a_transient_500_after_a_refused_mode_does_not_drop_to_text(tmp_path):
+    # json_schema is refused (a 500 naming response_format, as llama-cpp-python answers);
+    # then json_object meets one transient 500: it is retried, not taken for a refusal.
+    with FakeOpenAI(json_schema_supported=False, faults=[Fault("500")]) as server:
+        records = list(_annotator(server, tmp_path / "log.sqlite", concurrency=1)
+                       .run(_records()))
+    assert len(records) == 4
+    assert _kinds(server) == ["json_schema", "json_object", "json_schema", "json_object",
+                              "json_object", "json_object", "json_object"]
+
+
+def test_a_request_without_schema_does_not_settle_the_json_mode():
+    import asyncio
+
+    async def ask_both(teacher):
+        messages = [{"role": "user", "content": "Text: Peter left."}]
+        await teacher.complete(messages, temperature=0, max_tokens=50, schema=None, seed=0)
+        await teacher.complete(messages, temperature=0, max_tokens=50,
+                               schema={"type": "object"}, seed=0)
+        await teacher.aclose()
+
+    with FakeOpenAI() as server:
+        asyncio.run(ask_both(make_teacher("openai", "m", server.base_url, timeout=2)))
+    assert _kinds(server) == ["text", "json_schema"]
+
+
+def test_a_failed_record_without_id_is_named_by_its_place(tmp_path, server):
+    records = _records([TEXTS[0], "Word " * 500])
+    for record in records:
+        record.id = None
+    annotator = _annotator(server, tmp_path / "log.sqlite")
+    assert len(list(annotator.run(records))) == 1
+    assert annotator.stats.failed == [{"id": "record 2",
+                                       "reason": "longer than 2000 characters"}]

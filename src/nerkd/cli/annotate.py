@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from nerkd.cli import teaching
-from nerkd.cli.common import FromOpt, InputArg, OutputOpt, SeedOpt, ToOpt, info, notice_stdin
+from nerkd.cli.common import (
+    FromOpt,
+    InputArg,
+    OutputOpt,
+    SeedOpt,
+    ToOpt,
+    fail,
+    info,
+    notice_stdin,
+    progress,
+    warn,
+)
 
 
 def annotate(
@@ -24,12 +35,12 @@ def annotate(
     labels: teaching.LabelsOpt = None,
     label_map: Annotated[str | None, typer.Option("--label-map", help="Map teacher labels to yours: PERSON=PER,COMPANY=ORG (unmapped out-of-schema labels are dropped).")] = None,
     examples: Annotated[str | None, typer.Option("--examples", help="Gold records to draw few-shot examples from.")] = None,
-    shots: Annotated[int, typer.Option("--shots", help="Few-shot examples per prompt.")] = 3,
-    similar: Annotated[bool, typer.Option("--similar", help="Pick the examples most similar to each text (else a seeded draw).")] = False,
-    cot: Annotated[bool, typer.Option("--cot", help="Chain of thought: the teacher reasons before answering.")] = False,
+    shots: Annotated[int, typer.Option("--shots", min=0, help="Few-shot examples per prompt.")] = 3,
+    similar: Annotated[bool, teaching.flag("--similar", "Pick the examples most similar to each text (else a seeded draw).")] = False,
+    cot: Annotated[bool, teaching.flag("--cot", "Chain of thought: the teacher reasons before answering.")] = False,
     prompt: Annotated[str | None, typer.Option("--prompt", help="Prompt template file ($labels, $answer_format, $text).")] = None,
-    votes: Annotated[int, typer.Option("--votes", help="Self-consistency: N samples at temperature >= 0.7, keep majority spans with confidence.")] = 1,
-    temperature: Annotated[float, typer.Option("--temperature", help="Sampling temperature.")] = 0.0,
+    votes: Annotated[int, typer.Option("--votes", min=1, help="Self-consistency: N samples at temperature >= 0.7, keep majority spans with confidence.")] = 1,
+    temperature: Annotated[float, typer.Option("--temperature", min=0.0, max=2.0, help="Sampling temperature.")] = 0.0,
     concurrency: teaching.ConcurrencyOpt = 8,
     timeout: teaching.TimeoutOpt = 60.0,
     retries: teaching.RetriesOpt = 5,
@@ -37,8 +48,9 @@ def annotate(
     max_cost: teaching.MaxCostOpt = None,
     price_in: teaching.PriceInOpt = 0.0,
     price_out: teaching.PriceOutOpt = 0.0,
-    fuzzy: Annotated[bool, typer.Option("--fuzzy", help="Also place entity strings by bounded fuzzy match.")] = False,
-    keep_gold: Annotated[bool, typer.Option("--keep-gold", help="Pass records that already have tags through unchanged.")] = False,
+    fuzzy: Annotated[bool, teaching.flag("--fuzzy", "Also place entity strings by bounded fuzzy match.")] = False,
+    keep_gold: Annotated[bool, teaching.flag("--keep-gold", "Pass records that already have tags through unchanged.")] = False,
+    min_annotated: Annotated[float, typer.Option("--min-annotated", min=0.0, max=1.0, help="Exit 1 when fewer than this share of the records to annotate were annotated (gold passed through does not count); the output still holds those that were.")] = 0.5,
     call_log: teaching.CallLogOpt = None,
     report: Annotated[str | None, typer.Option("--report", help="Write the run summary as JSON.")] = None,
     seed: SeedOpt = 0,
@@ -46,12 +58,15 @@ def annotate(
     """Label entities with a teacher LLM; write silver records in input order.
 
     Reads raw text (one text per line), JSONL or CoNLL. Re-running a finished or killed job
-    asks only what was never answered. Exit code 3: a budget stopped the run (the output
-    holds every record finished before it). Example: nerkd annotate news.txt > silver.jsonl
+    asks only what was never answered. Records the teacher cannot answer are left out and
+    reported. Exit code 1: fewer than --min-annotated of the records were annotated (none at
+    all always fails); the output still holds those that were. Exit code 3: a budget stopped
+    the run (the output holds every record finished before it). Example: nerkd annotate
+    news.txt > silver.jsonl
     """
     from nerkd.core.annotate import AnnotateOptions, Annotator
     from nerkd.core.calllog import CallLog
-    from nerkd.core.formats import format_from_name, read_records, write_records
+    from nerkd.core.formats import output_format, read_records, write_records
     from nerkd.core.prompt import PromptBuilder, load_template, pick_examples, read_labels
     from nerkd.core.teachers import make_teacher
 
@@ -68,9 +83,16 @@ def annotate(
     backend = teaching.pick_backend(teacher, base_url)
     annotator = Annotator(make_teacher(backend, model, base_url, timeout, seed), builder,
                           CallLog(call_log), options)
-    records = annotator.run(read_records(input, from_format))
-    write_records(records, output, to_format or format_from_name(output) or "jsonl")
-    _finish(annotator.stats.as_json(), report)
+    with progress() as bar:  # counts every record finished, failed ones too
+        task = bar.add_task("annotating", total=None)
+        done = itertools.count(1)
+
+        def count() -> None:
+            bar.update(task, description=f"annotating: {next(done)} records done")
+
+        records = annotator.run(read_records(input, from_format), on_done=count)
+        write_records(records, output, output_format(output, to_format))
+    _finish(annotator.stats.as_json(), report, min_annotated)
 
 
 def _label_map(spec: str | None) -> dict[str, str]:
@@ -86,18 +108,48 @@ def _label_map(spec: str | None) -> dict[str, str]:
     return {source.strip().upper(): target.strip().upper() for source, target in pairs}
 
 
-def _finish(stats: dict, report: str | None) -> None:
+def _finish(stats: dict[str, Any], report: str | None, min_annotated: float) -> None:
+    """Report, summary and warnings; exit 3 on a budget stop, 1 when too few were annotated."""
+    from nerkd.core.io import open_output
+
     if report:
-        Path(report).write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
-    info(f"annotated {stats['annotated']} of {stats['records']} records; "
-         f"{stats['calls']} calls ({stats['cached']} from the log), {stats['retries']} retries, "
-         f"{stats['prompt_tokens'] + stats['completion_tokens']} tokens, "
-         f"{stats['seconds']:.1f}s; entities {stats['entities']}")
-    if stats["failed"]:
-        print(f"nerkd: warning: {len(stats['failed'])} records could not be annotated "
-              f"(first: {stats['failed'][0]['id']}: {stats['failed'][0]['reason']})",
-              file=sys.stderr)
+        with open_output(report) as stream:
+            stream.write(json.dumps(stats, indent=2) + "\n")
+    info(_summary(stats))
+    failed = stats["failed"]
+    first = f"{failed[0]['id']}: {failed[0]['reason']}" if failed else ""
+    if failed:
+        warn(f"{len(failed)} records could not be annotated (first: {first})")
     if stats["stopped"]:
-        print(f"nerkd: warning: stopped early: {stats['stopped']}; the output is complete up "
-              "to that point, and a re-run resumes from the call log", file=sys.stderr)
+        warn(f"stopped early: {stats['stopped']}; the output is complete up to that point, "
+             "and a re-run resumes from the call log")
         raise typer.Exit(teaching.EXIT_BUDGET)
+    annotated, wanted = stats["annotated"], stats["annotated"] + len(failed)
+    if failed and annotated == 0:
+        raise fail(f"no record annotated: all {wanted} failed (first: {first}); "
+                   "the output is empty")
+    if annotated < min_annotated * wanted:
+        raise fail(f"only {annotated} of {wanted} records annotated, below --min-annotated "
+                   f"{min_annotated:g}: {len(failed)} failed (first: {first}); the output "
+                   f"holds the {annotated} that were")
+
+
+def _summary(stats: dict[str, Any]) -> str:
+    gold = f", {stats['passed_through']} gold passed through" if stats["passed_through"] else ""
+    return (f"annotated {stats['annotated']} of {stats['records']} records{gold}; "
+            f"{stats['calls']} calls ({stats['cached']} from the log), "
+            f"{stats['retries']} retries, "
+            f"{stats['prompt_tokens'] + stats['completion_tokens']} tokens, "
+            f"{stats['seconds']:.1f}s; entities: {_counts_in_words(stats['entities'])}")
+
+
+def _counts_in_words(counts: dict[str, int]) -> str:
+    """``proposed 42, aligned (exact) 40, dropped (not found) 2``: what was proposed, then
+    aligned, then dropped."""
+    rank = {"proposed": 0, "aligned": 1, "dropped": 2}
+    words = []
+    for key in sorted(counts, key=lambda k: (rank.get(k.partition("_")[0], 3), k)):
+        head, _, detail = key.partition("_")
+        name = f"{head} ({detail.replace('_', ' ')})" if detail else head
+        words.append(f"{name} {counts[key]}")
+    return ", ".join(words) or "none"

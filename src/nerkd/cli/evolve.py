@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Literal
 
 import typer
 
 from nerkd.cli import teaching
-from nerkd.cli.common import SeedOpt, info, write_json
+from nerkd.cli.common import SeedOpt, info, warn, write_json
+from nerkd.cli.predict import DeviceOpt
 
 
 def evolve(
@@ -34,9 +34,9 @@ def evolve(
     call_log: teaching.CallLogOpt = None,
     student: Annotated[str | None, typer.Option("--student", help="Student encoder directory; default: the embedded all-MiniLM-L6-v2.")] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Student epochs per round (small pools need many).")] = 10,
-    lr: Annotated[float, typer.Option("--lr", help="Student peak learning rate.")] = 1e-4,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Student sentences per step.")] = 8,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+    lr: Annotated[float, typer.Option("--lr", callback=teaching.positive, help="Student peak learning rate (> 0).")] = 1e-4,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Student sentences per step.")] = 8,
+    device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
 ) -> None:
     """Grow a training pool round by round with samples the teacher writes at the student's
@@ -85,12 +85,12 @@ def evolve(
     try:
         evolver.plot()
     except NerkdError as error:  # matplotlib missing: the run itself is still complete
-        print(f"nerkd: warning: no curve.png: {error}", file=sys.stderr)
+        warn(f"no curve.png: {error}")
     finished = evolver.finished()
     write_json(finished[-1] if finished else {})
     if caller.stats.stopped:
-        print(f"nerkd: warning: stopped early: {caller.stats.stopped}; rerun with a larger "
-              "budget to go on from the last finished round", file=sys.stderr)
+        warn(f"stopped early: {caller.stats.stopped}; rerun with a larger budget to go on "
+             "from the last finished round")
         raise typer.Exit(teaching.EXIT_BUDGET)
     if last is None:
         info("nothing to do: every round is finished")

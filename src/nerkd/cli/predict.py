@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nerkd.cli.common import FromOpt, InputArg, OutputOpt, SchemeOpt, ToOpt, notice_stdin
+from nerkd.cli.common import FromOpt, InputArg, OutputOpt, SchemeOpt, ToOpt, notice_stdin, progress
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from nerkd.core.records import Record
+
+
+def check_device(value: str) -> str:
+    """auto, cpu, cuda or cuda:N; anything else is a usage error, not a torch traceback."""
+    from nerkd.core.student import DEVICES
+
+    if not DEVICES.fullmatch(value):
+        raise typer.BadParameter(f"{value!r}: expected auto, cpu, cuda or cuda:N")
+    return value
+
+
+DeviceOpt = Annotated[str, typer.Option("--device", callback=check_device, help="auto, cpu, cuda or cuda:N.")]
 
 
 def predict(
@@ -16,19 +34,29 @@ def predict(
     from_format: FromOpt = None,
     to_format: ToOpt = None,
     scheme: SchemeOpt = "iob2",
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Windows per forward pass.")] = 32,
-    max_length: Annotated[int, typer.Option("--max-length", help="Subwords per window.")] = 256,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")] = 32,
+    max_length: Annotated[int, typer.Option("--max-length", min=8, help="Subwords per window.")] = 256,
+    device: DeviceOpt = "auto",
 ) -> None:
     """Tag records with entities: tags and character-offset spans, in input order.
 
     Example: nerkd predict news.txt --model model > tagged.jsonl
     """
-    from nerkd.core.formats import format_from_name, read_records, write_records
+    from nerkd.core.formats import output_format, read_records, write_records
     from nerkd.core.predict import load_tagger
     from nerkd.core.predict import predict as run
 
     notice_stdin(input)
     tagger = load_tagger(model, device, batch_size, max_length)
     records = run(read_records(input, from_format), tagger, name=model)
-    write_records(records, output, to_format or format_from_name(output) or "jsonl", scheme)
+    with progress() as bar:  # moves as core hands over each tagged chunk (2048 records)
+        task = bar.add_task("tagging", total=None)
+        write_records(_counted(records, bar, task), output, output_format(output, to_format),
+                      scheme)
+
+
+def _counted(records: Iterable[Record], bar: Progress, task: TaskID) -> Iterator[Record]:
+    """``records`` unchanged, counted on the bar as they are taken."""
+    for number, record in enumerate(records, 1):
+        yield record
+        bar.update(task, description=f"tagging: {number} records done")

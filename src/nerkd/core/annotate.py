@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,8 +65,10 @@ class Annotator:
         self.stats = AnnotateStats()
         self.caller = Caller(teacher, log, self.options, self.stats)
 
-    def run(self, records: Iterable[Record]) -> Iterator[Record]:
-        """Annotated records in input order; failed records are reported and left out."""
+    def run(self, records: Iterable[Record],
+            on_done: Callable[[], object] | None = None) -> Iterator[Record]:
+        """Annotated records in input order; failed records are reported and left out.
+        ``on_done`` is called as each record is finished, failed or not (for progress)."""
         started = time.perf_counter()
         loop = asyncio.new_event_loop()
         pending: deque[asyncio.Task] = deque()
@@ -75,44 +77,57 @@ class Annotator:
         try:
             while True:
                 while len(pending) < window and (record := next(source, None)) is not None:
-                    pending.append(loop.create_task(self._one(record)))
+                    self.stats.records += 1
+                    pending.append(loop.create_task(self._one(record, self.stats.records)))
                 if not pending:
                     break
                 result = loop.run_until_complete(pending.popleft())
                 self.stats.seconds = time.perf_counter() - started
+                if on_done is not None:
+                    on_done()
                 if isinstance(result, BudgetReached):
                     break
                 if result is not None:
                     yield result
         finally:
-            for task in pending:
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.run_until_complete(self.caller.aclose())
-            loop.close()
+            self._close(loop, pending)
             self.stats.seconds = time.perf_counter() - started
 
-    async def _one(self, record: Record) -> Record | BudgetReached | None:
-        self.stats.records += 1
+    def _close(self, loop: asyncio.AbstractEventLoop, pending: Iterable[asyncio.Task]) -> None:
+        """Cancel every task still running (a failed record leaves the records queued after
+        it, and its sibling votes), collect the outcome of those already done, close the
+        teacher's connections, then the loop. Otherwise Python prints ``Task was destroyed
+        but it is pending!`` or ``Task exception was never retrieved`` for each at exit."""
+        tasks = {*pending, *asyncio.all_tasks(loop)}
+        for task in tasks:
+            task.cancel()
+        if tasks:  # gather() of nothing would belong to another loop
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        loop.run_until_complete(self.caller.aclose())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+
+    async def _one(self, record: Record, number: int) -> Record | BudgetReached | None:
+        """``number``: the record's place in the input, naming a failed record without id."""
         if self.options.keep_gold and record.tags is not None:
             self.stats.passed_through += 1
             return record
         if not record.tokens:
             return None
         if len(record.text) > self.options.max_chars:
-            return self._fail(record, f"longer than {self.options.max_chars} characters")
+            return self._fail(record, number, f"longer than {self.options.max_chars} characters")
         try:
             spans, confidence = await self._vote(record)
         except BudgetReached as stop:
             return stop
         except ItemFailed as failure:
-            return self._fail(record, str(failure))
+            return self._fail(record, number, str(failure))
         self.stats.annotated += 1
         return self._silver(record, spans, confidence)
 
-    def _fail(self, record: Record, reason: str) -> None:
-        self.stats.failed.append({"id": record.id or "", "reason": reason})
+    def _fail(self, record: Record, number: int, reason: str) -> None:
+        self.stats.failed.append({"id": record.id or f"record {number}", "reason": reason})
         return None
 
     async def _vote(self, record: Record) -> tuple[list[TokenSpan], dict[TokenSpan, float]]:

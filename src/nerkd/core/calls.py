@@ -61,8 +61,11 @@ class Caller:
                  stats: CallStats) -> None:
         self.teacher, self.log, self.options, self.stats = teacher, log, options, stats
         self._rng = random.Random(options.seed)
+        # Async state belongs to one event loop (a run makes its own): see _state().
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._inflight: dict[str, asyncio.Future[str]] = {}
-        self._gate: asyncio.Semaphore | None = None
+        self._calls: set[asyncio.Task[str]] = set()
+        self._gate = asyncio.Semaphore(options.concurrency)
 
     async def ask(self, messages: list[dict[str, str]], params: dict[str, Any]) -> str:
         """The answer to one request. ``params`` holds ``temperature``, ``max_tokens``,
@@ -74,18 +77,37 @@ class Caller:
             self.stats.cached += 1
             self._count_tokens(cached["prompt_tokens"], cached["completion_tokens"])
             return str(cached["answers"][0])
+        self._state()
         if key in self._inflight:  # the same request is already on its way (a repeated text)
             return await asyncio.shield(self._inflight[key])
-        self._inflight[key] = asyncio.ensure_future(self._call(key, messages, params))
+        call = asyncio.ensure_future(self._call(key, messages, params))
+        self._inflight[key] = call
+        self._calls.add(call)
+        call.add_done_callback(self._calls.discard)
         try:
-            return await asyncio.shield(self._inflight[key])
+            return await asyncio.shield(call)
         finally:
             self._inflight.pop(key, None)
 
     async def aclose(self) -> None:
+        """Cancel the calls still running (shielded, so cancelling their askers left them
+        alive: a failed run's loop would close with them pending), then close the
+        teacher's connections; call it before the event loop goes away."""
+        calls = list(self._calls)
+        for call in calls:
+            call.cancel()
+        await asyncio.gather(*calls, return_exceptions=True)
         closing = getattr(self.teacher, "aclose", None)
         if closing is not None:
             await closing()
+
+    def _state(self) -> None:
+        """A fresh gate and in-flight table for each event loop: asyncio objects are bound to
+        the loop they were first used in, and each run has its own loop."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._loop, self._inflight, self._calls = loop, {}, set()
+            self._gate = asyncio.Semaphore(self.options.concurrency)
 
     async def _call(self, key: str, messages: list[dict[str, str]],
                     params: dict[str, Any]) -> str:
@@ -101,8 +123,6 @@ class Caller:
 
     async def _with_retries(self, messages: list[dict[str, str]],
                             params: dict[str, Any]) -> Completion:
-        if self._gate is None:
-            self._gate = asyncio.Semaphore(self.options.concurrency)
         failures = 0
         while True:
             try:
@@ -119,7 +139,8 @@ class Caller:
                     if error.connection:
                         raise TeacherError(f"cannot reach the teacher at {self.teacher.where}: "
                                            f"{error.reason}") from None
-                    raise ItemFailed(f"{error.reason}, {failures} tries") from None
+                    tries = "1 try" if failures == 1 else f"{failures} tries"
+                    raise ItemFailed(f"{error.reason}, {tries}") from None
                 self.stats.retries += 1
                 await asyncio.sleep(self._delay(failures, error.retry_after))
 

@@ -146,8 +146,9 @@ class Evolver:
         model = self.run_dir / "model"
         # The same seed every round: with a few dozen sentences, a new seed alone moves dev F1
         # by 0.1 or more, which would drown what the new samples did. No dev here either: the
-        # dev score is what a round reports, so it must not pick the epoch.
-        for _ in train(pool, self.student, model):
+        # dev score is what a round reports, so it must not pick the epoch. force: the model
+        # directory is this run's own, replaced each round.
+        for _ in train(pool, self.student, model, force=True):
             pass
         return model
 

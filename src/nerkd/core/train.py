@@ -1,6 +1,12 @@
 """Fine-tune the student. ``train`` is a generator of progress events that loggers render;
 the model directory appears atomically at the end, and a crashed run resumes from its last
-finished epoch."""
+finished epoch.
+
+What resuming promises: the run continues from the epoch after the last finished one, with
+the same data order, the same random number generator states and the same optimizer and
+learning-rate schedule state. On CPU the resumed model is bit-identical to an uninterrupted
+run's; on CUDA some kernels are not deterministic, so its weights may differ in the last bits.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ import random
 import shutil
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +32,13 @@ from nerkd.core.student import (
     load_for_training,
     load_tokenizer,
     pick_device,
+    stored_dtype,
     window_limit,
 )
+
+CHECKPOINT = "checkpoint.json"  # written last, so its presence means the checkpoint is whole
+PICKLED = "checkpoint.pt"  # the old pickle checkpoint: never loaded (unpickling can run code)
+_SAVED = ("next_epoch", "step", "history", "best_f1", "best_epoch")  # _RunState, in the JSON
 
 
 @dataclass
@@ -82,8 +94,36 @@ def train(
     dev: Sequence[Record] | None = None,
     resume: bool = False,
     data_hashes: dict[str, str] | None = None,
+    force: bool = False,
 ) -> Iterator[Event]:
-    """Train on ``records`` (plain data or a plan) and write a model directory to ``output``."""
+    """Train on ``records`` (plain data or a plan) and write a model directory to ``output``.
+    ``output`` is checked at once, before anything loads: see ``check_output``."""
+    check_output(Path(output), force)
+    return _train(records, config, Path(output), dev, resume, data_hashes or {}, force)
+
+
+def check_output(output: Path, force: bool) -> None:
+    """Refuse to replace what nerkd did not write. A missing path or an empty directory is
+    free; a nerkd model directory (it has ``nerkd.json``) is replaced only with ``force``;
+    anything else never is."""
+    if not output.exists() and not output.is_symlink():
+        return
+    if output.is_dir() and not output.is_symlink():
+        if (output / "nerkd.json").is_file():
+            if force:
+                return
+            raise NerkdError(f"{output} exists; --force replaces it")
+        if not any(output.iterdir()):
+            return
+    kind = ("a symbolic link" if output.is_symlink() else
+            "a directory" if output.is_dir() else "a file")
+    raise NerkdError(f"{output}: is {kind}, not a nerkd model directory (no nerkd.json); "
+                     "nerkd never replaces it, not even with --force")
+
+
+def _train(records: Sequence[Record], config: TrainConfig, output: Path,
+           dev: Sequence[Record] | None, resume: bool, data_hashes: dict[str, str],
+           force: bool) -> Iterator[Event]:
     epochs = epochs_of_plan([r for r in records if r.tokens], config.epochs)
     labels = _labels(records, dev, config.labels)
     _seed_everything(config.seed)
@@ -91,6 +131,9 @@ def train(
     device = distributed.device(config.device)
     tokenizer = load_tokenizer(config.model)
     network = load_for_training(config.model, labels).to(device)
+    dtypes = {"checkpoint": stored_dtype(config.model),  # float32 master weights whatever it is
+              "train": str(next(network.parameters()).dtype).removeprefix("torch."),
+              "autocast": "bfloat16" if device.type == "cuda" else None}
     config.max_length = window_limit(network, config.max_length)
     model = distributed.wrap(network)
     label_index = {label: i for i, label in enumerate(labels)}
@@ -106,12 +149,12 @@ def train(
                           device, config)
         end = state.finish_epoch(epoch, tagger, dev, per_epoch[epoch], distributed)
         yield end
-        state.save(work, network, optimizer, scheduler, distributed)
+        state.save(network, optimizer, scheduler, distributed)
         if state.should_stop(config.patience):
             break
     if distributed.is_main:
-        info = _save_model(output, work, network, tokenizer, state, config, labels, epochs,
-                           data_hashes or {})
+        info = _run_info(state, config, labels, epochs, data_hashes, dtypes)
+        _save_model(output, work, network, tokenizer, state.best_weights, info, force)
         yield Done(str(output), info)
     distributed.close()
 
@@ -180,10 +223,13 @@ def _epoch(model: Any, batches: list[list[tuple]], epoch: int, optimizer: Any, s
         loss = _weighted_loss(model, batch, device)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+        # One device sync for both numbers, before a NaN can reach the weights.
+        value, norm_value = torch.stack([loss.detach().float(), norm.float()]).tolist()
+        if not (math.isfinite(value) and math.isfinite(norm_value)):
+            raise state.non_finite(epoch, value, norm_value, scheduler.get_last_lr()[0])
         optimizer.step()
         scheduler.step()
-        value = loss.item()
         state.record_step(value, len(batch))
         yield Step(epoch, state.step, total, value, scheduler.get_last_lr()[0])
 
@@ -212,9 +258,11 @@ def model_pad_id(model: Any) -> int:
 
 
 class _RunState:
-    """Progress that survives a crash: epoch, step, history, best dev score and weights."""
+    """Progress that survives a crash: epoch, step, history, best dev score and weights,
+    checkpointed in ``work`` as safetensors (tensors) and JSON (the rest), never pickle."""
 
-    def __init__(self) -> None:
+    def __init__(self, work: Path) -> None:
+        self.work = work
         self.next_epoch, self.step, self.history = 0, 0, []
         self.best_f1, self.best_epoch, self.best_weights = -1.0, -1, None
         self._loss_sum, self._sentences, self._started = 0.0, 0, 0.0
@@ -222,20 +270,14 @@ class _RunState:
     @classmethod
     def start(cls, work: Path, resume: bool, network: Any, optimizer: Any,
               scheduler: Any) -> _RunState:
-        import torch
-
-        state = cls()
-        checkpoint = work / "checkpoint.pt"
-        if not resume or not checkpoint.exists():
+        state = cls(work)
+        if resume and not (work / CHECKPOINT).exists() and (work / PICKLED).exists():
+            raise NerkdError(f"{work / PICKLED}: nerkd does not load pickled checkpoints "
+                             f"(loading one can run code); removing {work} starts over")
+        if not resume or not (work / CHECKPOINT).exists():
             shutil.rmtree(work, ignore_errors=True)
             return state
-        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        network.load_state_dict(saved["network"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        torch.set_rng_state(saved["rng"])
-        random.setstate(saved["random"])
-        state.__dict__.update(saved["state"])
+        state._restore(network, optimizer, scheduler)
         return state
 
     def begin_epoch(self) -> None:
@@ -267,20 +309,116 @@ class _RunState:
     def should_stop(self, patience: int | None) -> bool:
         return patience is not None and self.next_epoch - 1 - self.best_epoch >= patience
 
-    def save(self, work: Path, network: Any, optimizer: Any, scheduler: Any,
-             distributed: _Distributed) -> None:
-        """Checkpoint after each epoch (written to a temp name, then renamed)."""
-        import torch
+    def non_finite(self, epoch: int, loss: float, norm: float, lr: float) -> NerkdError:
+        what = "loss" if not math.isfinite(loss) else "gradient norm"
+        kept = (f"the last finished epoch's checkpoint is kept in {self.work} "
+                "(--resume continues from it)" if (self.work / CHECKPOINT).exists()
+                else "no epoch had finished, so there is no checkpoint to resume from")
+        return NerkdError(f"non-finite {what} at epoch {epoch}, step {self.step + 1} "
+                          f"(lr {lr:.1e}): loss {loss}, gradient norm {norm}; "
+                          f"no model was written; {kept}")
 
+    def save(self, network: Any, optimizer: Any, scheduler: Any,
+             distributed: _Distributed) -> None:
+        """Checkpoint after each epoch: the tensors to a safetensors file named for the
+        epoch, then the JSON that names it. Each is written to a temp name and renamed, the
+        JSON last, so a checkpoint cut short is never taken for a whole one."""
         if not distributed.is_main:
             return
-        work.mkdir(parents=True, exist_ok=True)
-        keep = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
-        payload = {"network": network.state_dict(), "optimizer": optimizer.state_dict(),
-                   "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state(),
-                   "random": random.getstate(), "state": keep}
-        torch.save(payload, work / "checkpoint.pt.part")
-        os.replace(work / "checkpoint.pt.part", work / "checkpoint.pt")
+        from safetensors.torch import save_file
+
+        self.work.mkdir(parents=True, exist_ok=True)
+        name = f"tensors-{self.next_epoch}.safetensors"
+        tensors = self._tensors(network, optimizer)
+        _write_atomic(self.work / name, lambda path: save_file(tensors, str(path)))
+        meta = {"tensors": name, "state": {key: getattr(self, key) for key in _SAVED},
+                "best": self.best_weights is not None,
+                "param_groups": optimizer.state_dict()["param_groups"],
+                "scheduler": scheduler.state_dict(), "random": random.getstate()}
+        text = json.dumps(meta)
+        _write_atomic(self.work / CHECKPOINT, lambda path: path.write_text(text, "utf-8"))
+        for old in self.work.glob("tensors-*.safetensors"):
+            if old.name != name:
+                old.unlink()
+
+    def _tensors(self, network: Any, optimizer: Any) -> dict[str, Any]:
+        """Every tensor of the run under one flat namespace: ``network.*``, ``best.*``,
+        ``optimizer.<param index>.<name>`` (AdamW's step, exp_avg, exp_avg_sq), ``rng.*``."""
+        import torch
+
+        tensors = {f"network.{k}": v for k, v in network.state_dict().items()}
+        tensors |= {f"best.{k}": v for k, v in (self.best_weights or {}).items()}
+        for index, values in optimizer.state_dict()["state"].items():
+            tensors |= {f"optimizer.{index}.{k}": torch.as_tensor(v) for k, v in values.items()}
+        tensors["rng.torch"] = torch.get_rng_state()
+        if torch.cuda.is_initialized():
+            tensors |= {f"rng.cuda.{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())}
+        # Copies: safetensors refuses tensors that share memory (tied weights).
+        return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in tensors.items()}
+
+    def _restore(self, network: Any, optimizer: Any, scheduler: Any) -> None:
+        import torch
+        from safetensors.torch import load_file
+
+        meta_path = self.work / CHECKPOINT
+        with _unusable(meta_path, self.work):
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            saved = {key: meta["state"][key] for key in _SAVED}
+            tensors_path = self.work / Path(meta["tensors"]).name
+            has_best, groups, schedule = meta["best"], meta["param_groups"], meta["scheduler"]
+            version, inner, gauss = meta["random"]
+        with _unusable(tensors_path, self.work):
+            tensors = load_file(tensors_path)
+            network.load_state_dict(_section(tensors, "network"))
+            best = _section(tensors, "best") if has_best else None
+            if best is not None and best.keys() != network.state_dict().keys():
+                raise KeyError("best weights do not match the network")
+            optimizer.load_state_dict({"state": _optimizer_state(tensors),
+                                       "param_groups": groups})
+            torch.set_rng_state(tensors["rng.torch"])
+            cuda = _section(tensors, "rng.cuda")
+            for i in range(min(len(cuda), torch.cuda.device_count())):
+                torch.cuda.set_rng_state(cuda[str(i)], i)
+        with _unusable(meta_path, self.work):
+            scheduler.load_state_dict(schedule)
+            random.setstate((version, tuple(inner), gauss))
+        self.__dict__.update(saved, best_weights=best)
+
+
+@contextmanager
+def _unusable(path: Path, work: Path) -> Iterator[None]:
+    """A checkpoint file that cannot be read or does not fit becomes one line naming it."""
+    from safetensors import SafetensorError
+
+    try:
+        yield
+    except (OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError,
+            SafetensorError) as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise NerkdError(f"{path}: unusable checkpoint ({type(error).__name__}: {detail}); "
+                         f"removing {work} starts over") from None
+
+
+def _section(tensors: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(f"{prefix}.")}
+
+
+def _optimizer_state(tensors: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """AdamW's per-parameter state from ``optimizer.<index>.<name>`` keys, each entry whole."""
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in _section(tensors, "optimizer").items():
+        index, name = key.split(".", 1)
+        state.setdefault(int(index), {})[name] = value
+    for index, values in state.items():
+        if values.keys() != {"step", "exp_avg", "exp_avg_sq"}:
+            raise KeyError(f"optimizer state of parameter {index} is incomplete")
+    return state
+
+
+def _write_atomic(path: Path, write: Any) -> None:
+    part = path.with_name(f"{path.name}.part")
+    write(part)
+    os.replace(part, path)
 
 
 def _dev_report(tagger: Tagger, dev: Sequence[Record]) -> dict[str, Any]:
@@ -300,26 +438,25 @@ def _summary(report: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"micro": report["micro"], "per_type": per_type}
 
 
-def _save_model(output: str | Path, work: Path, network: Any, tokenizer: Any, state: _RunState,
-                config: TrainConfig, labels: list[str], epochs: list[list[Record]],
-                data_hashes: dict[str, str]) -> dict[str, Any]:
+def _save_model(output: Path, work: Path, network: Any, tokenizer: Any,
+                best_weights: dict[str, Any] | None, info: dict[str, Any], force: bool) -> None:
     """Write the best weights, tokenizer and ``nerkd.json`` beside each other, then move the
     finished directory into place in one rename."""
-    if state.best_weights is not None:
-        network.load_state_dict(state.best_weights)
+    if best_weights is not None:
+        network.load_state_dict(best_weights)
     staging = work / "model"
     shutil.rmtree(staging, ignore_errors=True)
     network.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
-    info = _run_info(state, config, labels, epochs, data_hashes)
     (staging / "nerkd.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    _replace_dir(staging, Path(output))
+    check_output(output, force)  # again: something may have appeared there while we trained
+    _replace_dir(staging, output, work / "replaced")
     shutil.rmtree(work, ignore_errors=True)
-    return info
 
 
 def _run_info(state: _RunState, config: TrainConfig, labels: list[str],
-              epochs: list[list[Record]], data_hashes: dict[str, str]) -> dict[str, Any]:
+              epochs: list[list[Record]], data_hashes: dict[str, str],
+              dtypes: dict[str, str | None]) -> dict[str, Any]:
     import torch
     import transformers
 
@@ -329,6 +466,7 @@ def _run_info(state: _RunState, config: TrainConfig, labels: list[str],
     return {
         "nerkd_version": __version__,
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
+        "dtypes": dtypes,
         "config": asdict(config),
         "labels": labels,
         "data": data_hashes,
@@ -340,15 +478,17 @@ def _run_info(state: _RunState, config: TrainConfig, labels: list[str],
     }
 
 
-def _replace_dir(source: Path, target: Path) -> None:
-    """Move ``source`` to ``target``; an old ``target`` is removed only after the move."""
+def _replace_dir(source: Path, target: Path, aside: Path) -> None:
+    """Move ``source`` to ``target``. An old ``target`` (checked by ``check_output``) is moved
+    to ``aside`` in the work directory first and removed after, so nothing is left beside
+    ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(aside, ignore_errors=True)  # ours: left by a replace cut short
     if target.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
+        os.replace(target, aside)
     os.replace(source, target)
-    shutil.rmtree(old, ignore_errors=True)
+    if aside.exists():
+        shutil.rmtree(aside)
 
 
 class _Distributed:

@@ -1,7 +1,10 @@
 """Any OpenAI-compatible server (OpenAI, vLLM, llama.cpp's server, Ollama) through the
 ``openai`` client. JSON mode is chosen by capability: ``json_schema``, else ``json_object``
 with a ``schema`` field (llama.cpp's server takes that and answers 500 to ``json_schema``),
-else plain text; what worked is remembered for the rest of the run."""
+else plain text; what worked is remembered for the rest of the run. A mode counts as
+unsupported only when the server says so (400 or 422, or a 5xx whose body names
+``response_format``); any other 5xx is transient and retried in the same mode, so a
+server's hiccup at start-up cannot cost the whole run its JSON mode."""
 
 from __future__ import annotations
 
@@ -46,18 +49,17 @@ class OpenAITeacher:
     async def complete(self, messages: list[dict[str, str]], *, temperature: float,
                        max_tokens: int, schema: dict[str, Any] | None,
                        seed: int | None) -> Completion:
-        modes = [self._mode] if self._mode else list(MODES if schema else ("text",))
-        for i, mode in enumerate(modes):
+        modes = [self._mode] if self._mode else list(MODES) if schema else ["text"]
+        for mode in modes:
             try:
                 response = await self._create(messages, temperature, max_tokens, schema, seed,
                                               mode)
             except _Rejected:
-                if i + 1 < len(modes):
-                    continue
-                raise TeacherError(f"{self.where} rejected every JSON mode") from None
-            self._mode = mode
+                continue
+            if schema is not None:  # a request without a schema says nothing of JSON modes
+                self._mode = mode
             return _completion(response)
-        raise AssertionError("unreachable")
+        raise TeacherError(f"{self.where} rejected every JSON mode")
 
     async def _create(self, messages: list[dict[str, str]], temperature: float, max_tokens: int,
                       schema: dict[str, Any] | None, seed: int | None, mode: str) -> Any:
@@ -77,10 +79,9 @@ class OpenAITeacher:
             # call walks every message and schema on the way out and builds models on the
             # way in (~2.5 ms a call here), and both sides are plain JSON.
             return await self._connection().post("/chat/completions", body=body, cast_to=dict)
-        except (openai.BadRequestError, openai.UnprocessableEntityError,
-                openai.InternalServerError) as error:
-            if self._mode is None and mode != "text":
-                raise _Rejected() from error  # the server may not know this JSON mode
+        except openai.APIStatusError as error:
+            if self._mode is None and mode != "text" and _refuses_mode(error):
+                raise _Rejected() from error
             raise _map(error) from None
         except openai.OpenAIError as error:
             raise _map(error) from None
@@ -89,7 +90,16 @@ class OpenAITeacher:
 
 
 class _Rejected(Exception):
-    pass
+    """The server does not support the JSON mode asked for."""
+
+
+def _refuses_mode(error: Any) -> bool:
+    """Whether a status error says the server cannot do what was asked: a 400 or 422, or a
+    5xx whose body names ``response_format`` (llama-cpp-python's server answers a JSON mode
+    it does not know with a 500 validation error). Other 5xx are transient."""
+    if error.status_code in (400, 422):
+        return True
+    return error.status_code >= 500 and "response_format" in str(error.body)
 
 
 def _map(error: Exception) -> Exception:
