@@ -376,7 +376,6 @@ def test_cli_custom_table_error_has_file_and_line(nerkd, inputs, tmp_path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--schedule", "concat", "--epochs", "0"], "--epochs must be at least 1"),
     (["--schedule", "concat"], "--epochs is required"),
     (["--gold", "missing.jsonl", "--epochs", "2"], "missing.jsonl: cannot open"),
     (["--epochs", "2"], "give --gold, --silver or both"),
@@ -388,6 +387,15 @@ def test_cli_errors_are_one_line(nerkd, inputs, args, message):
     result = nerkd("blend", *args)
     assert result.exit_code == 1
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args", [["--epochs", "0"], ["--epochs", "1000000"], ["--power", "nan"],
+                                  ["--min-confidence", "1.5"], ["--steepness", "inf"]])
+def test_out_of_range_numbers_are_usage_errors(nerkd, inputs, args):
+    gold, silver = inputs
+    result = nerkd("blend", "--gold", gold, "--silver", silver, "--epochs", "3", *args)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr
 
 
 def test_cli_rejects_an_unknown_schedule(nerkd, inputs):

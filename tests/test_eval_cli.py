@@ -121,3 +121,19 @@ def test_by_id_pairs_sentences_and_counts_missing_ones_as_empty(nerkd, tmp_path)
     write_records(stray, str(tmp_path / "stray.jsonl"), "jsonl")
     bad = nerkd("eval", tmp_path / "gold.jsonl", tmp_path / "stray.jsonl", "--by-id")
     assert bad.exit_code == 1 and "id zzz is not in" in bad.stderr
+
+
+def test_gold_and_pred_cannot_both_be_stdin(nerkd):
+    result = nerkd("eval", "-", "-", input="EU B-ORG\n")
+    assert result.exit_code == 2
+    assert result.stderr == ("nerkd: error: Invalid value: only one of GOLD and PRED can be - "
+                             "(stdin)\n")
+
+
+def test_each_file_has_its_own_format_option(nerkd, tmp_path):
+    gold, pred = tmp_path / "gold.data", tmp_path / "pred.data"
+    gold.write_text("EU B-ORG\nrejects O\n")
+    pred.write_text('{"tokens": ["EU", "rejects"], "tags": ["B-ORG", "O"]}\n')
+    result = nerkd("eval", gold, pred, "--from", "conll", "--pred-from", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["micro"]["f1"] == 1.0

@@ -50,7 +50,7 @@ def test_predict_rejects_out_of_range_values(nerkd, option, value):
 
 @pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "cuda:0", "cuda:12"])
 def test_devices_torch_knows_are_accepted(device):
-    from nerkd.cli.predict import check_device
+    from nerkd.cli.common import check_device
 
     assert check_device(device) == device
 

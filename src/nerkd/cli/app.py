@@ -30,13 +30,13 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Show tracebacks and extra messages.")
+        bool, typer.Option("--verbose", "-v", metavar="", help="Show tracebacks and extra messages.")
     ] = False,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No messages on stderr, errors only.")
+        bool, typer.Option("--quiet", "-q", metavar="", help="No messages on stderr, errors only.")
     ] = False,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+        bool, typer.Option("--version", callback=_version, is_eager=True, metavar="", help="Show the version.")
     ] = False,
 ) -> None:
     common.set_verbose(verbose, quiet)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from nerkd.cli.common import OutputOpt, SeedOpt, info, notice_stdin
+from nerkd.cli.common import OutputOpt, SeedOpt, finite, flag, info, notice_stdin
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -21,29 +21,29 @@ PoolOpt = "records, file or - (.jsonl, .conll, .txt); records without tags are s
 ScheduleOpt = Annotated[ScheduleName, typer.Option(
     "--schedule", help="Which share of each pool every epoch uses (see above).")]
 EpochsOpt = Annotated[int | None, typer.Option(
-    "--epochs", help="Epochs to plan (required; a custom table sets its own).")]
+    "--epochs", min=1, max=1000, help="Epochs to plan (required; a custom table sets its own).")]
 SwitchOpt = Annotated[int | None, typer.Option(
-    "--switch", help="sequential/simple-mix: silver-only epochs before the switch [default: ceil(E/2)].")]
+    "--switch", min=0, help="sequential/simple-mix: silver-only epochs before the switch [default: ceil(E/2)].")]
 VariantOpt = Annotated[Literal["silver-then-mix", "silver-then-gold"], typer.Option(
     "--variant", help="simple-mix after the switch: silver+gold (paper v1, default: the only "
     "reading that differs from sequential) or gold only (paper v4's abstract).")]
 SteepnessOpt = Annotated[float, typer.Option(
-    "--steepness", help="sigmoid k (our default; the paper gives none).")]
+    "--steepness", callback=finite, help="sigmoid k (our default; the paper gives none).")]
 CentreOpt = Annotated[float, typer.Option(
-    "--centre", help="sigmoid c: where s(e) crosses 0.5, as a fraction of E.")]
-PowerOpt = Annotated[float, typer.Option("--power", help="power-decay p (our default).")]
+    "--centre", callback=finite, help="sigmoid c: where s(e) crosses 0.5, as a fraction of E.")]
+PowerOpt = Annotated[float, typer.Option("--power", min=0.0, callback=finite, help="power-decay p (our default).")]
 GoldFractionOpt = Annotated[Literal["complement", "constant"], typer.Option(
     "--gold-fraction", help="sigmoid/power-decay/linear: g(e) = 1 - s(e), or 1 every epoch.")]
 CustomOpt = Annotated[str | None, typer.Option(
     "--custom", help="custom: a table, one 'silver gold' line per epoch, or JSONL "
     '{"epoch", "silver", "gold"}.')]
 MinConfidenceOpt = Annotated[float | None, typer.Option(
-    "--min-confidence", help="Drop silver records whose lowest span confidence (annotate "
+    "--min-confidence", min=0.0, max=1.0, help="Drop silver records whose lowest span confidence (annotate "
     "--votes) is below this; records without confidences count as 1.")]
-WeightOpt = Annotated[bool, typer.Option(
-    "--weight-by-confidence", help="Weight each silver record's loss by that confidence.")]
-ShowOpt = Annotated[bool, typer.Option(
-    "--show", help="Print a per-epoch table instead of the plan.")]
+WeightOpt = Annotated[bool, flag(
+    "--weight-by-confidence", "Weight each silver record's loss by that confidence.")]
+ShowOpt = Annotated[bool, flag(
+    "--show", "Print a per-epoch table instead of the plan.")]
 PlotOpt = Annotated[str | None, typer.Option(
     "--plot", help="Draw s(e), g(e) and counts per epoch to this PNG instead of the plan.")]
 

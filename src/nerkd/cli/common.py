@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 import typer
 
 from nerkd.core.errors import NerkdError
+from nerkd.core.student import DEVICES
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,7 +40,41 @@ SchemeOpt = Annotated[
     Literal["iob2", "iob1", "bioes"],
     typer.Option("--scheme", help="Tag scheme to write (input schemes are detected)."),
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.")]
+SeedOpt = Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="Random seed.")]
+# A window holds [CLS] and [SEP] around its subwords, and each word keeps at most
+# (max_length - 2) // 4 of them: below 6 that is none, so words would vanish unlabelled;
+# 8 leaves every word a subword plus room for context on either side.
+MIN_MAX_LENGTH = 8
+
+
+def positive(value: float | None) -> float | None:
+    """Callback for an open lower bound (typer's ``min`` is inclusive, and lets NaN through):
+    a finite number > 0."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"{value:g} is not a finite number > 0")
+    return value
+
+
+def finite(value: float | None) -> float | None:
+    """Callback: any finite number (typer's bounds let NaN and infinities through)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value:g} is not a finite number")
+    return value
+
+
+def check_device(value: str) -> str:
+    """auto, cpu, cuda or cuda:N; anything else is a usage error, not a torch traceback."""
+    if not DEVICES.fullmatch(value):
+        raise typer.BadParameter(f"{value!r}: expected auto, cpu, cuda or cuda:N")
+    return value
+
+
+def flag(name: str, help: str) -> Any:
+    """A boolean flag; the empty metavar stops typer's rich help from showing ``<bool>``."""
+    return typer.Option(name, help=help, metavar="")
+
+
+DeviceOpt = Annotated[str, typer.Option("--device", callback=check_device, help="auto, cpu, cuda or cuda:N.")]
 
 
 def set_verbose(verbose: bool, quiet: bool = False) -> None:
@@ -95,18 +130,18 @@ def notice_stdin(path: str) -> None:
 def write_json(obj: Any) -> None:
     """One JSON document on stdout: the data a command returns (NaN and infinities, which
     JSON cannot hold, become null)."""
-    sys.stdout.write(json.dumps(finite(obj), ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json.dumps(json_safe(obj), ensure_ascii=False, indent=2) + "\n")
     sys.stdout.flush()
 
 
-def finite(obj: Any) -> Any:
+def json_safe(obj: Any) -> Any:
     """``obj`` with every non-finite float replaced by None (valid JSON)."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
-        return {key: finite(value) for key, value in obj.items()}
+        return {key: json_safe(value) for key, value in obj.items()}
     if isinstance(obj, list | tuple):
-        return [finite(value) for value in obj]
+        return [json_safe(value) for value in obj]
     return obj
 
 
@@ -133,6 +168,8 @@ def command(fn: F) -> F:
             raise fail("interrupted", 130) from None
         except (typer.Exit, typer.Abort):
             raise
+        except typer.BadParameter as error:  # a wrong combination of arguments: exit 2
+            raise fail(error.format_message(), 2) from None
         except Exception as error:  # noqa: BLE001 - last line of defence, no traceback
             if debug_enabled():
                 raise

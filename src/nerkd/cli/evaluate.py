@@ -7,8 +7,9 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from nerkd.cli.common import FromOpt, console, notice_stdin, write_json
+from nerkd.cli.common import console, flag, notice_stdin, write_json
 
+FormatName = Literal["jsonl", "conll", "text"]
 ModeOpt = Annotated[
     Literal["conlleval", "strict"],
     typer.Option(
@@ -23,12 +24,13 @@ def evaluate(
     gold: Annotated[str, typer.Argument(help="Gold records (file or -).")],
     pred: Annotated[str, typer.Argument(help="Predicted records, same sentences in the same order.")],
     mode: ModeOpt = "conlleval",
-    examples: Annotated[int, typer.Option("--examples", help="Examples per error kind.")] = 5,
+    examples: Annotated[int, typer.Option("--examples", min=0, max=1000, help="Examples per error kind.")] = 5,
     table: Annotated[
         bool | None, typer.Option("--table/--no-table", help="Rich table on stderr (default: if a terminal).")
     ] = None,
-    gold_format: FromOpt = None,
-    by_id: Annotated[bool, typer.Option("--by-id", help="Pair sentences by id, not by position; a gold sentence missing from PRED (e.g. one the teacher could not answer) counts as predicting no entities.")] = False,
+    gold_format: Annotated[FormatName | None, typer.Option("--from", "--gold-from", help="Format of GOLD; default: from its name, else sniffed.")] = None,
+    pred_format: Annotated[FormatName | None, typer.Option("--pred-from", help="Format of PRED; default: from its name, else sniffed.")] = None,
+    by_id: Annotated[bool, flag("--by-id", "Pair sentences by id, not by position; a gold sentence missing from PRED (e.g. one the teacher could not answer) counts as predicting no entities.")] = False,
     plot: Annotated[str | None, typer.Option("--plot", help="Also draw per-type scores and error counts to this PNG.")] = None,
 ) -> None:
     """Score predictions against gold: entity P/R/F1 per type, micro/macro, errors.
@@ -40,9 +42,11 @@ def evaluate(
     from nerkd.core.io import check_output
 
     check_output(plot or "-")
+    if gold == pred == "-":
+        raise typer.BadParameter("only one of GOLD and PRED can be - (stdin)")
     notice_stdin(gold if gold == "-" else pred)
     report = evaluate_records(
-        read_records(gold, gold_format), read_records(pred), mode=mode, max_examples=examples,
+        read_records(gold, gold_format), read_records(pred, pred_format), mode=mode, max_examples=examples,
         names=(gold, pred), by_id=by_id,
     )
     write_json(report)

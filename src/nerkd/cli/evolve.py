@@ -7,8 +7,7 @@ from typing import Annotated, Literal
 import typer
 
 from nerkd.cli import teaching
-from nerkd.cli.common import SeedOpt, info, warn, write_json
-from nerkd.cli.predict import DeviceOpt
+from nerkd.cli.common import DeviceOpt, SeedOpt, info, positive, warn, write_json
 
 
 def evolve(
@@ -34,7 +33,7 @@ def evolve(
     call_log: teaching.CallLogOpt = None,
     student: Annotated[str | None, typer.Option("--student", help="Student encoder directory; default: the embedded all-MiniLM-L6-v2.")] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Student epochs per round (small pools need many).")] = 10,
-    lr: Annotated[float, typer.Option("--lr", callback=teaching.positive, help="Student peak learning rate (> 0).")] = 1e-4,
+    lr: Annotated[float, typer.Option("--lr", callback=positive, help="Student peak learning rate (> 0).")] = 1e-4,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Student sentences per step.")] = 8,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,

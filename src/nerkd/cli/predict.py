@@ -7,24 +7,22 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nerkd.cli.common import FromOpt, InputArg, OutputOpt, SchemeOpt, ToOpt, notice_stdin, progress
+from nerkd.cli.common import (
+    MIN_MAX_LENGTH,
+    DeviceOpt,
+    FromOpt,
+    InputArg,
+    OutputOpt,
+    SchemeOpt,
+    ToOpt,
+    notice_stdin,
+    progress,
+)
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
     from nerkd.core.records import Record
-
-
-def check_device(value: str) -> str:
-    """auto, cpu, cuda or cuda:N; anything else is a usage error, not a torch traceback."""
-    from nerkd.core.student import DEVICES
-
-    if not DEVICES.fullmatch(value):
-        raise typer.BadParameter(f"{value!r}: expected auto, cpu, cuda or cuda:N")
-    return value
-
-
-DeviceOpt = Annotated[str, typer.Option("--device", callback=check_device, help="auto, cpu, cuda or cuda:N.")]
 
 
 def predict(
@@ -35,7 +33,7 @@ def predict(
     to_format: ToOpt = None,
     scheme: SchemeOpt = "iob2",
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")] = 32,
-    max_length: Annotated[int, typer.Option("--max-length", min=8, help="Subwords per window.")] = 256,
+    max_length: Annotated[int, typer.Option("--max-length", min=MIN_MAX_LENGTH, help="Subwords per window.")] = 256,
     device: DeviceOpt = "auto",
 ) -> None:
     """Tag records with entities: tags and character-offset spans, in input order.

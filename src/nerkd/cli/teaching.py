@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Annotated, Literal
 
 import typer
 
+from nerkd.cli import common
+
 EXIT_BUDGET = 3  # a token or cost budget stopped the run; its output is valid so far
-
-
-def positive(value: float | None) -> float | None:
-    """Callback for an open lower bound (typer's ``min`` is inclusive): a finite number > 0."""
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise typer.BadParameter(f"{value:g} is not a finite number > 0")
-    return value
-
-
-def flag(name: str, help: str) -> typer.models.OptionInfo:
-    """A boolean flag; the empty metavar stops typer's rich help from showing ``<bool>``."""
-    return typer.Option(name, help=help, metavar="")
 
 
 TeacherOpt = Annotated[Literal["auto", "openai", "llamacpp"], typer.Option("--teacher", help="auto: openai when --base-url or OPENAI_BASE_URL is set, else the embedded local model.")]
@@ -28,10 +17,10 @@ TeacherModelOpt = Annotated[str | None, typer.Option("--model", help="Model name
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (key from OPENAI_API_KEY).")]
 LabelsOpt = Annotated[str | None, typer.Option("--labels", help="Entity types: PER,ORG,... or a file of 'LABEL: description' lines (default: CoNLL-2003).")]
 ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, help="Requests in flight.")]
-TimeoutOpt = Annotated[float, typer.Option("--timeout", callback=positive, help="Seconds per request (> 0).")]
+TimeoutOpt = Annotated[float, typer.Option("--timeout", callback=common.positive, help="Seconds per request (> 0).")]
 RetriesOpt = Annotated[int, typer.Option("--retries", min=0, help="Retries per request on timeouts, 429 and 5xx.")]
 MaxTokensOpt = Annotated[int | None, typer.Option("--max-tokens", min=1, help="Stop cleanly after this many tokens in+out.")]
-MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", callback=positive, help="Stop cleanly at this cost (> 0; see --price-in/--price-out).")]
+MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", callback=common.positive, help="Stop cleanly at this cost (> 0; see --price-in/--price-out).")]
 PriceInOpt = Annotated[float, typer.Option("--price-in", min=0.0, help="Price per million prompt tokens.")]
 PriceOutOpt = Annotated[float, typer.Option("--price-out", min=0.0, help="Price per million completion tokens.")]
 CallLogOpt = Annotated[str | None, typer.Option("--call-log", help="SQLite call log: cache and resume journal (default ~/.cache/nerkd/calls.sqlite, or $NERKD_HOME).")]

@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from nerkd.cli.common import info, notice_stdin, progress, write_json
-
-# A window holds [CLS] and [SEP] around its subwords, and each word keeps at most
-# (max_length - 2) // 4 of them: below 6 that is none, so words would vanish unlabelled;
-# 8 leaves every word a subword plus room for context on either side.
-MIN_MAX_LENGTH = 8
-
-
-def _positive_finite(value: float) -> float:
-    if not (math.isfinite(value) and value > 0):
-        raise typer.BadParameter(f"{value} is not a finite number > 0")
-    return value
-
-
-def _device(value: str) -> str:
-    from nerkd.core.student import DEVICES
-
-    if not DEVICES.fullmatch(value):
-        raise typer.BadParameter(f"{value!r}: expected auto, cpu, cuda or cuda:N")
-    return value
+from nerkd.cli.common import (
+    MIN_MAX_LENGTH,
+    DeviceOpt,
+    SeedOpt,
+    flag,
+    info,
+    notice_stdin,
+    positive,
+    progress,
+    write_json,
+)
 
 
 def train(
@@ -38,15 +28,15 @@ def train(
     dev: Annotated[str | None, typer.Option("--dev", help="Dev data, scored each epoch; the best epoch is kept.")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Encoder directory; default: the embedded all-MiniLM-L6-v2.")] = None,
     epochs: Annotated[int | None, typer.Option("--epochs", min=1, max=1000, help="Epochs (default 3; a plan sets its own).")] = None,
-    lr: Annotated[float, typer.Option("--lr", callback=_positive_finite, help="Peak learning rate (AdamW; 1e-4 suits the small default student).")] = 1e-4,
+    lr: Annotated[float, typer.Option("--lr", callback=positive, help="Peak learning rate (AdamW; 1e-4 suits the small default student).")] = 1e-4,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Sentences per step (per process).")] = 16,
-    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="Random seed.")] = 42,
+    seed: SeedOpt = 42,
     max_length: Annotated[int, typer.Option("--max-length", min=MIN_MAX_LENGTH, help="Subwords per window; longer sentences are split, never cut.")] = 256,
     patience: Annotated[int | None, typer.Option("--patience", min=1, help="Stop after N epochs without a better dev F1.")] = None,
     labels: Annotated[str | None, typer.Option("--labels", help="Extra entity types, comma-separated (e.g. PER,ORG).")] = None,
-    device: Annotated[str, typer.Option("--device", callback=_device, help="auto, cpu, cuda or cuda:N.")] = "auto",
-    resume: Annotated[bool, typer.Option("--resume", metavar="", help="Continue a crashed run from its last finished epoch.")] = False,
-    force: Annotated[bool, typer.Option("--force", metavar="", help="Replace OUTPUT if it is a nerkd model directory (nothing else is ever replaced).")] = False,
+    device: DeviceOpt = "auto",
+    resume: Annotated[bool, flag("--resume", "Continue a crashed run from its last finished epoch.")] = False,
+    force: Annotated[bool, flag("--force", "Replace OUTPUT if it is a nerkd model directory (nothing else is ever replaced).")] = False,
     log: Annotated[str | None, typer.Option("--log", "--metrics", help="Write per-step and per-epoch metrics as JSONL (--metrics under torchrun, whose own --log-* options shadow --log).")] = None,
 ) -> None:
     """Fine-tune a token classifier; print a JSON summary on stdout.
