@@ -8,6 +8,7 @@ the cases are the same every run (CI stays stable) unless ``FUZZ_RANDOM=1``.
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import signal
@@ -22,12 +23,12 @@ from hypothesis import strategies as st
 from nerkd.core.errors import NerkdError
 from nerkd.core.formats import read_records, write_records
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "220"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
                     derandomize=os.environ.get("FUZZ_RANDOM", "") in ("", "0"),
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
-CASES = {"count": 0}
+CASES: collections.Counter[str] = collections.Counter()  # cases run, and how each ended
 
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-ORG", "E-MISC", "S-LOC", "B-", "X-PER", "B-B-PER",
         "o", "I-", "-", "B-PER-I", ""]
@@ -142,7 +143,9 @@ def test_readers_give_records_that_round_trip_or_a_located_error(tmp_path, data,
         except NerkdError as error:
             assert str(error).startswith(f"{path}:"), str(error)
             assert "\n" not in str(error)
+            CASES["located error"] += 1
             return
+    CASES["records"] += 1
     for fmt in ("jsonl", "conll"):
         out = tmp_path / f"out.{fmt}"
         write_records(records, out, fmt)
@@ -157,6 +160,7 @@ def test_readers_give_records_that_round_trip_or_a_located_error(tmp_path, data,
 
 def _one_line_failure(result) -> None:
     assert result.exit_code in (1, 2), (result.exit_code, result.stderr)
+    CASES[f"exit {result.exit_code}"] += 1
     assert "Traceback" not in result.stderr
     if result.exit_code == 1:
         lines = [line for line in result.stderr.splitlines()
@@ -185,6 +189,7 @@ def test_convert_never_breaks(nerkd, tmp_path, data, extension, output, to):
     if result.exit_code:
         _one_line_failure(result)
         return
+    CASES["exit 0"] += 1
     if target != "-" and to != "text":
         list(read_records(target, to))  # what was written reads back
 
@@ -201,6 +206,7 @@ def test_eval_never_breaks(nerkd, tmp_path, gold, pred, by_id, mode):
     if result.exit_code:
         _one_line_failure(result)
         return
+    CASES["exit 0"] += 1
     assert "micro" in json.loads(result.stdout)
 
 
@@ -218,6 +224,7 @@ def test_blend_never_breaks(nerkd, tmp_path, gold, silver, schedule, epochs):
     if result.exit_code:
         _one_line_failure(result)
         return
+    CASES["exit 0"] += 1
     assert all("epoch" in row for row in result.jsonl())
 
 
@@ -236,29 +243,34 @@ OPTIONS = {
 @SETTINGS
 @given(command=st.sampled_from(sorted(OPTIONS)), data=st.data(), value=NUMBERS)
 def test_bad_numbers_are_refused_before_any_work(nerkd, tmp_path, command, data, value):
-    """An out-of-range number is a usage error; the command must not start its work (no
-    teacher is reachable and no model exists, so starting would fail another way)."""
+    """An out-of-range number is a usage error (exit 2) before any work; an accepted one gets
+    as far as a missing model or examples file, which fails in one line (exit 1)."""
     CASES["count"] += 1
     option = data.draw(st.sampled_from(OPTIONS[command]))
     good = _write(tmp_path, "good.conll", b"EU B-ORG\nrejects O\n")
+    other = _write(tmp_path, "other.conll", b"Peter B-PER\nsaid O\n")
     args = {"train": ["train", good, "-o", tmp_path / "model", "--model", tmp_path / "none"],
             "predict": ["predict", good, "--model", tmp_path / "none"],
             "annotate": ["annotate", good, "--base-url", "http://127.0.0.1:9/v1",
-                         "--model", "m", "--retries", "0", "--timeout", "1"],
-            "blend": ["blend", "--gold", good, "--silver", good, "--epochs", "2"],
+                         "--model", "m", "--examples", tmp_path / "none.conll"],
+            "blend": ["blend", "--gold", good, "--silver", other, "--epochs", "2"],
             "eval": ["eval", good, good]}[command]
     with time_limit(30):
         result = nerkd(*args, option, value)
     assert "Traceback" not in result.stderr
     if result.exit_code == 2:
+        CASES["exit 2"] += 1
         return
     if result.exit_code == 1:
         _one_line_failure(result)
         return
+    CASES["exit 0"] += 1
     assert command in ("blend", "eval"), (command, option, value, result.stderr)
 
 
 def test_the_fuzz_suite_ran_enough_cases():
-    """Recorded in the README: the case count of one default run."""
+    """Recorded in the README: the case count of one default run and how the cases ended
+    (``pytest -s`` prints it)."""
     if CASES["count"]:
         assert CASES["count"] >= 5 * EXAMPLES
+        print("\nfuzz:", dict(CASES))

@@ -194,3 +194,23 @@ def test_convert_predict_eval_pipe_through_stdin(tmp_path, gold, tiny_bert):
                     f"| nerkd eval {gold} -", tmp_path)
     assert result.returncode == 0, result.stderr
     assert '"micro"' in result.stdout
+
+
+@pytest.mark.parametrize("command", [
+    ["train", "{gold}", "-o", "/proc/nerkd-model"],
+    ["train", "{gold}", "-o", "{tmp}/model", "--log", "/proc/x.jsonl"],
+    ["predict", "{gold}", "--model", "{tmp}/none", "-o", "/proc/x.jsonl"],
+    ["annotate", "{gold}", "--base-url", "http://127.0.0.1:9/v1", "--model", "m",
+     "--report", "/proc/x.json"],
+    ["annotate", "{gold}", "--base-url", "http://127.0.0.1:9/v1", "--model", "m",
+     "-o", "/proc/x.jsonl"],
+    ["blend", "--gold", "{gold}", "--epochs", "2", "--plot", "/proc/x.png"],
+    ["eval", "{gold}", "{gold}", "--plot", "/proc/x.png"],
+])
+def test_every_output_is_checked_before_any_work(nerkd, gold, tmp_path, command):
+    args = [part.format(gold=gold, tmp=tmp_path) for part in command]
+    result = nerkd(*args)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("nerkd: error: cannot write /proc/")
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stdout == ""

@@ -68,9 +68,12 @@ def annotate(
     from nerkd.core.annotate import AnnotateOptions, Annotator
     from nerkd.core.calllog import CallLog
     from nerkd.core.formats import output_format, read_records, write_records
+    from nerkd.core.io import check_output
     from nerkd.core.prompt import PromptBuilder, load_template, pick_examples, read_labels
     from nerkd.core.teachers import make_teacher
 
+    for path in (output, report or "-"):
+        check_output(path)
     notice_stdin(input)
     label_set = read_labels(labels)
     pool = list(read_records(examples)) if examples else []

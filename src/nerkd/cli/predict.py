@@ -41,9 +41,11 @@ def predict(
     Example: nerkd predict news.txt --model model > tagged.jsonl
     """
     from nerkd.core.formats import output_format, read_records, write_records
+    from nerkd.core.io import check_output
     from nerkd.core.predict import load_tagger
     from nerkd.core.predict import predict as run
 
+    check_output(output)
     notice_stdin(input)
     tagger = load_tagger(model, device, batch_size, max_length)
     records = run(read_records(input, from_format), tagger, name=model)

@@ -44,13 +44,14 @@ def train(
     Multi-GPU: torchrun --nproc-per-node N -m nerkd train ... Example: nerkd train train.conll --dev dev.conll -o model
     """
     from nerkd.core.formats import read_records
-    from nerkd.core.io import file_digest
+    from nerkd.core.io import check_output, file_digest
     from nerkd.core.plan import is_plan
     from nerkd.core.student import resolve_model
-    from nerkd.core.train import TrainConfig, check_output
+    from nerkd.core.train import TrainConfig, check_model_output
     from nerkd.core.train import train as run
 
-    check_output(Path(output), force)  # before reading any data
+    check_model_output(Path(output), force)  # before reading any data
+    check_output(log or "-")
     for path in data:
         notice_stdin(path)
     records = [r for path in data for r in read_records(path)]

@@ -157,8 +157,8 @@ def _alive(pid: int) -> bool:
 
 
 def check_output(path: str | Path) -> None:
-    """Fail before any work when ``path`` cannot be written: its nearest existing folder
-    must take a new file (tried for real, then removed), and it must not be a folder."""
+    """Fail before any work when ``path`` cannot be written: it must not be a folder, and
+    the folder it goes in must take a new file."""
     if str(path) == STDIO:
         return
     target = Path(os.path.realpath(path))
@@ -166,12 +166,19 @@ def check_output(path: str | Path) -> None:
         raise NerkdError(f"cannot write {path}: is a directory")
     if target.exists() and not target.is_file():
         return  # a device or FIFO: written straight through
+    check_creatable(path)
+
+
+def check_creatable(path: str | Path) -> None:
+    """Fail unless something can be created at ``path``: its nearest existing folder must
+    take a new entry (tried for real, then removed)."""
+    target = Path(os.path.realpath(path))
     folder = target.parent
     while not folder.exists():
         folder = folder.parent
     try:
         if not folder.is_dir():
-            raise NotADirectoryError(20, "Not a directory")
+            raise NotADirectoryError(errno.ENOTDIR, "Not a directory")
         fd, probe = tempfile.mkstemp(prefix=".nerkd-probe.", dir=folder)
         os.close(fd)
         os.unlink(probe)

@@ -24,6 +24,7 @@ from typing import Any
 
 from nerkd.core.encoding import IGNORE, collate, encode, length_batches, window_labels
 from nerkd.core.errors import NerkdError
+from nerkd.core.io import check_creatable
 from nerkd.core.plan import epochs_of_plan, is_plan, record_weight
 from nerkd.core.predict import Tagger
 from nerkd.core.records import Record
@@ -97,15 +98,16 @@ def train(
     force: bool = False,
 ) -> Iterator[Event]:
     """Train on ``records`` (plain data or a plan) and write a model directory to ``output``.
-    ``output`` is checked at once, before anything loads: see ``check_output``."""
-    check_output(Path(output), force)
+    ``output`` is checked at once, before anything loads: see ``check_model_output``."""
+    check_model_output(Path(output), force)
     return _train(records, config, Path(output), dev, resume, data_hashes or {}, force)
 
 
-def check_output(output: Path, force: bool) -> None:
+def check_model_output(output: Path, force: bool) -> None:
     """Refuse to replace what nerkd did not write. A missing path or an empty directory is
     free; a nerkd model directory (it has ``nerkd.json``) is replaced only with ``force``;
-    anything else never is."""
+    anything else never is. Its folder must be writable (found now, not after training)."""
+    check_creatable(output)
     if not output.exists() and not output.is_symlink():
         return
     if output.is_dir() and not output.is_symlink():
@@ -449,7 +451,7 @@ def _save_model(output: Path, work: Path, network: Any, tokenizer: Any,
     network.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
     (staging / "nerkd.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    check_output(output, force)  # again: something may have appeared there while we trained
+    check_model_output(output, force)  # again: something may have appeared there while we trained
     _replace_dir(staging, output, work / "replaced")
     shutil.rmtree(work, ignore_errors=True)
 
@@ -479,7 +481,7 @@ def _run_info(state: _RunState, config: TrainConfig, labels: list[str],
 
 
 def _replace_dir(source: Path, target: Path, aside: Path) -> None:
-    """Move ``source`` to ``target``. An old ``target`` (checked by ``check_output``) is moved
+    """Move ``source`` to ``target``. An old ``target`` (checked by ``check_model_output``) is moved
     to ``aside`` in the work directory first and removed after, so nothing is left beside
     ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)
