@@ -149,7 +149,8 @@ def test_votes_keep_majority_spans_with_confidence(tmp_path):
 
 def test_token_budget_stops_cleanly_with_valid_partial_output(nerkd, tmp_path):
     source = tmp_path / "in.txt"
-    source.write_text("\n".join(TEXTS * 5) + "\n")
+    texts = [f"Item {i}: {TEXTS[i % 4]}" for i in range(20)]  # distinct: repeats cost nothing
+    source.write_text("\n".join(texts) + "\n")
     with FakeOpenAI(latency=0.05) as server:
         result = nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
                        "--concurrency", "1", "--max-tokens", "600")
@@ -157,7 +158,34 @@ def test_token_budget_stops_cleanly_with_valid_partial_output(nerkd, tmp_path):
     assert "stopped early: token budget of 600 reached" in result.stderr
     records = result.jsonl()
     assert 0 < len(records) < 20
-    assert [r["text"] for r in records] == (TEXTS * 5)[: len(records)]
+    assert [r["text"] for r in records] == texts[: len(records)]
+
+
+def test_a_rerun_after_a_budget_stop_makes_progress(nerkd, tmp_path):
+    """Budgets count what this run spends: answers from the call log are free."""
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(f"Peter Smith {i} flew to Paris." for i in range(16)) + "\n")
+    done = []
+    with FakeOpenAI() as server:
+        for _ in range(2):
+            result = nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
+                           "--concurrency", "1", "--max-tokens", "600")
+            assert result.exit_code == 3, result.stderr
+            done.append(len(result.jsonl()))
+    assert 0 < done[0] < done[1] < 16
+
+
+def test_similar_examples_are_labelled_records_only(nerkd, server, tmp_path):
+    examples = tmp_path / "examples.jsonl"
+    examples.write_text('{"text": "The EU rejected the deal on Friday."}\n'
+                        '{"tokens": ["Mary", "sang"], "tags": ["B-PER", "O"]}\n')
+    source = tmp_path / "in.txt"
+    source.write_text("The EU rejected the plan on Monday.\n")
+    result = nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
+                   "--examples", examples, "--similar", "--shots", "2")
+    assert result.exit_code == 0, result.stderr
+    shown = " ".join(m["content"] for m in server.requests[-1]["messages"][1:-1])
+    assert "Mary sang" in shown and "rejected" not in shown
 
 
 def test_few_shot_examples_come_from_gold(nerkd, server, tmp_path, fixtures):

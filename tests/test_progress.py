@@ -7,6 +7,8 @@ import pty
 import subprocess
 import sys
 
+import pytest
+
 from fake_openai import FakeOpenAI
 
 TEXTS = [f"Item {i} : Peter went to London ." for i in range(30)]
@@ -57,6 +59,7 @@ def test_annotate_shows_a_bar_on_a_terminal_only(tmp_path):
     assert plain[1] == stdout
 
 
+@pytest.mark.slow
 def test_predict_shows_a_bar_on_a_terminal_only(tmp_path, tiny_bert):
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 

@@ -63,6 +63,7 @@ def test_sentences_carry_offsets_into_the_whole_text():
     assert text[second[0].start:second[-1].end] == "Second one."
 
 
+@pytest.mark.slow
 def test_a_five_megabyte_line_is_tokenized():
     tokens = tokenize("word, " * 850_000)
     assert len(tokens) == 1_700_000

@@ -177,6 +177,7 @@ def test_read_records_feeds_training(tiny_bert, tmp_path, fixtures):
     assert isinstance(events[-1], Done)
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_take_as_many_steps_as_one_with_double_batch(tiny_bert, tmp_path):
     import subprocess
     import sys

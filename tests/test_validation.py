@@ -77,3 +77,34 @@ def test_a_labels_file_names_its_bad_line(tmp_path):
     path.write_text("PER: people\n\nB-ORG: companies\n")
     with pytest.raises(NerkdError, match=f"^{path}:3: 'B-ORG' is not an entity type"):
         read_labels(str(path))
+
+
+def test_unlabelled_dev_is_refused_before_any_training(tmp_path):
+    from nerkd.core.records import make_record
+    from nerkd.core.train import TrainConfig, train
+
+    gold = [make_record(["EU", "rejects"], ["B-ORG", "O"])]
+    dev = [make_record(["Peter", "said"])]
+    config = TrainConfig(model=str(tmp_path / "no-such-model"))
+    with pytest.raises(NerkdError, match="--dev: no labelled records"):
+        list(train(gold, config, tmp_path / "model", dev))
+
+
+def test_evolve_refuses_unlabelled_dev_before_round_one(nerkd, tmp_path):
+    seed, dev = tmp_path / "seed.conll", tmp_path / "dev.txt"
+    seed.write_text("EU B-ORG\nrejects O\n")
+    dev.write_text("Peter said nothing .\n")
+    result = nerkd("evolve", "--seed-data", seed, "--dev", dev, "-o", tmp_path / "run",
+                   "--base-url", "http://127.0.0.1:9/v1", "--model", "m")
+    assert result.exit_code == 1
+    assert result.stderr == "nerkd: error: --dev: no labelled records (scoring needs gold tags)\n"
+
+
+@pytest.mark.parametrize("items, world", [(5, 4), (7, 3), (4, 4), (17, 8)])
+def test_every_rank_gets_a_share_of_every_batch(items, world):
+    from nerkd.core.train import _Distributed
+
+    shares = [_Distributed(rank, world).share(list(range(items))) for rank in range(world)]
+    assert all(shares)
+    assert sorted(i for share in shares for i in share) == list(range(items))
+    assert max(map(len, shares)) - min(map(len, shares)) <= 1

@@ -76,7 +76,7 @@ def annotate(
         check_output(path)
     notice_stdin(input)
     label_set = read_labels(labels)
-    pool = list(read_records(examples)) if examples else []
+    pool = [r for r in read_records(examples) if r.tags is not None] if examples else []
     builder = PromptBuilder(labels=label_set, cot=cot, template=load_template(prompt),
                             examples=pool if similar else pick_examples(pool, shots, seed))
     options = AnnotateOptions(

@@ -35,7 +35,8 @@ class CallOptions:
 
 @dataclass
 class CallStats:
-    """Requests, tokens and cost so far, and why the run stopped early, if it did."""
+    """Requests, and the tokens and cost this run spent (answers from the call log cost
+    nothing, so a re-run after a budget stop makes progress), and why it stopped early."""
 
     calls: int = 0
     cached: int = 0
@@ -74,8 +75,7 @@ class Caller:
         key = call_key(self.teacher.backend, self.teacher.model, messages, params)
         cached = self.log.get(key)
         if cached is not None:
-            self.stats.cached += 1
-            self._count_tokens(cached["prompt_tokens"], cached["completion_tokens"])
+            self.stats.cached += 1  # its tokens were spent by an earlier run, not this one
             return str(cached["answers"][0])
         self._state()
         if key in self._inflight:  # the same request is already on its way (a repeated text)

@@ -34,7 +34,7 @@ from nerkd.core.evolve_task import EvolveTask
 from nerkd.core.formats import read_records, write_records
 from nerkd.core.io import open_output
 from nerkd.core.predict import load_tagger, predict
-from nerkd.core.records import Record
+from nerkd.core.records import Record, require_labels
 from nerkd.core.train import TrainConfig, train
 
 NEAR_DUPLICATE = 0.8
@@ -77,6 +77,7 @@ class Evolver:
                  exclude: Sequence[Record] = ()) -> None:
         self.task, self.caller, self.student, self.options = task, caller, student, options
         self.run_dir, self.dev = Path(run_dir), list(dev)
+        require_labels(self.dev, "--dev")
         self._held_out = [_words(r.text) for r in [*self.dev, *exclude]]
 
     def run(self, seed_data: Sequence[Record]) -> Iterator[RoundMetrics]:

@@ -85,6 +85,12 @@ def make_record(
     return record.with_tags(tags) if tags is not None else record
 
 
+def require_labels(records: Sequence[Record], what: str) -> None:
+    """Scoring needs gold: fail before any work when ``records`` carry no tags at all."""
+    if not any(r.tags is not None and r.tokens for r in records):
+        raise NerkdError(f"{what}: no labelled records (scoring needs gold tags)")
+
+
 def record_from_json(obj: Any, tokenize: Tokenizer | None = None,
                      default_id: str | None = None) -> Record:
     """Parse a JSON record, checking every field; derive tokens from text, tags from spans,

@@ -64,7 +64,7 @@ def pick_device(device: str = "auto") -> torch.device:
     if device.startswith("cuda"):
         _check_cuda(device)
     if device == "cpu" and "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+        torch.set_num_threads(usable_cpus())
     return torch.device(device)
 
 
@@ -79,6 +79,15 @@ def _check_cuda(device: str) -> None:
     index, visible = int(device.partition(":")[2] or 0), torch.cuda.device_count()
     if index >= visible:
         raise NerkdError(f"--device {device}: only {visible} CUDA device(s) are visible")
+
+
+def usable_cpus() -> int:
+    """Cores this process may run on (``sched_getaffinity`` is Linux-only: macOS and Windows
+    fall back to the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
 
 
 def window_limit(network: Any, wanted: int) -> int:

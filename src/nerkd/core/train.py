@@ -27,7 +27,7 @@ from nerkd.core.errors import NerkdError
 from nerkd.core.io import check_creatable
 from nerkd.core.plan import epochs_of_plan, is_plan, record_weight
 from nerkd.core.predict import Tagger
-from nerkd.core.records import Record
+from nerkd.core.records import Record, require_labels
 from nerkd.core.student import (
     label_list,
     load_for_training,
@@ -167,6 +167,8 @@ def _labels(records: Sequence[Record], dev: Sequence[Record] | None,
     if not tagged and not given:
         raise NerkdError("no labelled training records")
     labels = label_list([*tagged, [f"B-{t}" for t in given or []]])
+    if dev is not None:
+        require_labels(dev, "--dev")
     unseen = sorted(set(label_list([r.tags for r in dev or [] if r.tags])) - set(labels))
     if unseen:
         raise NerkdError(f"dev labels unseen in training: {', '.join(unseen)} (add with --labels)")
@@ -533,9 +535,9 @@ class _Distributed:
         return DistributedDataParallel(network)
 
     def share(self, batch: list[int]) -> list[int]:
-        """This rank's slice of a global batch."""
-        size = math.ceil(len(batch) / self.world)
-        return batch[self.rank * size : (self.rank + 1) * size]
+        """This rank's share of a global batch: every ``world``-th item, so shares differ by
+        at most one and none is empty (batches smaller than ``world`` are dropped earlier)."""
+        return batch[self.rank :: self.world]
 
     def agree(self, value: float) -> float:
         """Rank 0's value, on every rank."""

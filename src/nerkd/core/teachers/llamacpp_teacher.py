@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,9 @@ class LlamaCppTeacher:
         if not path.is_file():
             raise TeacherError(f"{path}: no such GGUF file")
         self.model, self.where = path.name, str(path)
-        threads = max(1, len(os.sched_getaffinity(0)))
+        from nerkd.core.student import usable_cpus
+
+        threads = usable_cpus()
         self._llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, seed=seed,
                           verbose=False)
         self._lock = threading.Lock()  # one generation at a time in one model
