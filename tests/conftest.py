@@ -85,6 +85,14 @@ def tiny_bert(tmp_path_factory) -> Path:
     return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
 
 
+@pytest.fixture(scope="session")
+def tiny_tagger(tiny_bert, tmp_path_factory) -> Path:
+    """A token classifier with CoNLL-2003 labels on the tiny BERT (untrained head)."""
+    from tiny import build_tiny_tagger
+
+    return build_tiny_tagger(tiny_bert, tmp_path_factory.mktemp("tiny-tagger"))
+
+
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):
     """Each test gets its own call log home and no OpenAI settings from the environment."""

@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import string
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from hypothesis import strategies as st
 from nerkd.core.errors import NerkdError
 from nerkd.core.formats import read_records, write_records
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "190"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
                     derandomize=os.environ.get("FUZZ_RANDOM", "") in ("", "0"),
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -226,6 +227,68 @@ def test_blend_never_breaks(nerkd, tmp_path, gold, silver, schedule, epochs):
         return
     CASES["exit 0"] += 1
     assert all("epoch" in row for row in result.jsonl())
+
+
+# Each case below loads a model (or asks a server): fewer of them keep the run short.
+HEAVY = settings(SETTINGS, max_examples=max(EXAMPLES // 10, 5))
+
+
+@HEAVY
+@given(data=file_content(), extension=extensions, to=st.sampled_from(["jsonl", "conll"]))
+def test_predict_never_breaks(nerkd, tmp_path, tiny_tagger, data, extension, to):
+    CASES["count"] += 1
+    tmp_path = Path(tempfile.mkdtemp(dir=tmp_path))  # hypothesis reuses the fixture's folder
+    out = tmp_path / f"tagged.{to}"
+    with time_limit(60):
+        result = nerkd("predict", _write(tmp_path, f"in{extension}", data),
+                       "--model", tiny_tagger, "-o", out)
+    if result.exit_code:
+        _one_line_failure(result)
+        assert not out.exists()
+        return
+    CASES["exit 0"] += 1
+    assert all(r.tags is not None for r in read_records(out))
+
+
+@HEAVY
+@given(data=file_content(), extension=extensions)
+def test_train_never_breaks(nerkd, tmp_path, tiny_bert, data, extension):
+    CASES["count"] += 1
+    tmp_path = Path(tempfile.mkdtemp(dir=tmp_path))
+    model = tmp_path / "model"
+    with time_limit(120):
+        result = nerkd("train", _write(tmp_path, f"in{extension}", data), "-o", model,
+                       "--model", tiny_bert, "--epochs", "1", "--force")
+    if result.exit_code:
+        _one_line_failure(result)
+        assert not model.exists()
+        return
+    CASES["exit 0"] += 1
+    assert json.loads((model / "nerkd.json").read_text())["labels"][0] == "O"
+
+
+@pytest.fixture(scope="module")
+def teacher():
+    from fake_openai import FakeOpenAI
+
+    with FakeOpenAI() as server:
+        yield server
+
+
+@HEAVY
+@given(data=file_content(), extension=extensions)
+def test_annotate_never_breaks(nerkd, tmp_path, teacher, data, extension):
+    CASES["count"] += 1
+    out = tmp_path / "silver.jsonl"
+    with time_limit(60):
+        result = nerkd("annotate", _write(tmp_path, f"in{extension}", data), "-o", out,
+                       "--base-url", teacher.base_url, "--model", "m", "--retries", "0",
+                       "--call-log", tmp_path / "calls.sqlite")
+    if result.exit_code:
+        _one_line_failure(result)
+        return
+    CASES["exit 0"] += 1
+    assert all(r.source == "silver" or r.tags is not None for r in read_records(out))
 
 
 NUMBERS = st.sampled_from(["0", "-1", "-4", "nan", "inf", "-inf", "1e309", "abc", "", "3",

@@ -181,16 +181,8 @@ def test_annotate_redirected_to_conll_feeds_eval(tmp_path):
     assert '"f1": 1.0' in scored.stdout
 
 
-def test_convert_predict_eval_pipe_through_stdin(tmp_path, gold, tiny_bert):
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
-
-    labels = ["O", "B-MISC", "I-MISC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
-    model = AutoModelForTokenClassification.from_pretrained(
-        tiny_bert, num_labels=len(labels), id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)})
-    model.save_pretrained(tmp_path / "model")
-    AutoTokenizer.from_pretrained(tiny_bert).save_pretrained(tmp_path / "model")
-    result = _shell(f"nerkd convert {gold} --to jsonl | nerkd predict - --model model "
+def test_convert_predict_eval_pipe_through_stdin(tmp_path, gold, tiny_tagger):
+    result = _shell(f"nerkd convert {gold} --to jsonl | nerkd predict - --model {tiny_tagger} "
                     f"| nerkd eval {gold} -", tmp_path)
     assert result.returncode == 0, result.stderr
     assert '"micro"' in result.stdout

@@ -29,3 +29,16 @@ def build_tiny_bert(directory: Path, hidden: int = 32, layers: int = 2) -> Path:
     BertModel(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+def build_tiny_tagger(encoder: Path, directory: Path) -> Path:
+    """A token classifier over CoNLL-2003's labels on a tiny encoder (random head)."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    labels = ["O", "B-LOC", "I-LOC", "B-MISC", "I-MISC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
+    model = AutoModelForTokenClassification.from_pretrained(
+        encoder, num_labels=len(labels), id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)})
+    model.save_pretrained(directory)
+    AutoTokenizer.from_pretrained(encoder).save_pretrained(directory)
+    return directory

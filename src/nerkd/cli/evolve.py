@@ -30,7 +30,7 @@ def evolve(
     max_cost: teaching.MaxCostOpt = None,
     price_in: teaching.PriceInOpt = 0.0,
     price_out: teaching.PriceOutOpt = 0.0,
-    call_log: teaching.CallLogOpt = None,
+    call_log: Annotated[str | None, typer.Option("--call-log", help="SQLite call log: cache and resume journal (default: OUTPUT/calls.sqlite).")] = None,
     student: Annotated[str | None, typer.Option("--student", help="Student encoder directory; default: the embedded all-MiniLM-L6-v2.")] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Student epochs per round (small pools need many).")] = 10,
     lr: Annotated[float, typer.Option("--lr", callback=positive, help="Student peak learning rate (> 0).")] = 1e-4,
