@@ -1,5 +1,7 @@
 """Records are checked completely where they are read: every bad field is a located error."""
 
+import json
+
 import pytest
 
 from nerkd.core.errors import NerkdError
@@ -108,3 +110,26 @@ def test_every_rank_gets_a_share_of_every_batch(items, world):
     assert all(shares)
     assert sorted(i for share in shares for i in share) == list(range(items))
     assert max(map(len, shares)) - min(map(len, shares)) <= 1
+
+
+def test_train_labels_are_entity_types(nerkd, tmp_path, tiny_bert):
+    data = tmp_path / "train.conll"
+    data.write_text("EU B-ORG\nrejects O\n")
+    result = nerkd("train", data, "-o", tmp_path / "model", "--model", tiny_bert,
+                   "--labels", "B-PER")
+    assert result.exit_code == 1
+    assert result.stderr == ("nerkd: error: --labels: 'B-PER' is not an entity type "
+                             "(a word like PER, not a tag)\n")
+
+
+def test_train_log_may_go_in_a_new_folder(nerkd, tmp_path, tiny_bert):
+    data = tmp_path / "train.conll"
+    data.write_text("EU B-ORG\nrejects O\n\nPeter B-PER\nsaid O\n")
+    log = tmp_path / "logs" / "run.jsonl"
+    result = nerkd("train", data, "-o", tmp_path / "model", "--model", tiny_bert,
+                   "--epochs", "1", "--log", log, "--labels", "LOC")
+    assert result.exit_code == 0, result.stderr
+    events = [json.loads(line)["event"] for line in log.read_text().splitlines()]
+    assert events[-1] == "done"
+    labels = json.loads((tmp_path / "model" / "nerkd.json").read_text())["labels"]
+    assert "B-LOC" in labels

@@ -33,7 +33,7 @@ def train(
     seed: SeedOpt = 42,
     max_length: Annotated[int, typer.Option("--max-length", min=MIN_MAX_LENGTH, help="Subwords per window; longer sentences are split, never cut.")] = 256,
     patience: Annotated[int | None, typer.Option("--patience", min=1, help="Stop after N epochs without a better dev F1.")] = None,
-    labels: Annotated[str | None, typer.Option("--labels", help="Extra entity types, comma-separated (e.g. PER,ORG).")] = None,
+    labels: Annotated[str | None, typer.Option("--labels", help="Extra entity types: PER,ORG,... or a labels file (as for annotate).")] = None,
     device: DeviceOpt = "auto",
     resume: Annotated[bool, flag("--resume", "Continue a crashed run from its last finished epoch.")] = False,
     force: Annotated[bool, flag("--force", "Replace OUTPUT if it is a nerkd model directory (nothing else is ever replaced).")] = False,
@@ -46,6 +46,7 @@ def train(
     from nerkd.core.formats import read_records
     from nerkd.core.io import check_output, file_digest
     from nerkd.core.plan import is_plan
+    from nerkd.core.prompt import read_labels
     from nerkd.core.student import resolve_model
     from nerkd.core.train import TrainConfig, check_model_output
     from nerkd.core.train import train as run
@@ -61,7 +62,7 @@ def train(
     config = TrainConfig(
         model=resolve_model(model), epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
         max_length=max_length, patience=patience, device=device,
-        labels=labels.split(",") if labels else None,
+        labels=list(read_labels(labels)) if labels else None,
     )
     hashes = {p: file_digest(p) for p in [*data, *([dev] if dev else [])] if p != "-"}
     events = run(records, config, output, dev_records, resume, hashes, force)  # type: ignore[arg-type]
@@ -79,6 +80,8 @@ def _render(events: Any, log: Path | None) -> dict[str, Any]:
     from nerkd.core.train import Done, EpochEnd, Step
 
     summary: dict[str, Any] = {}
+    if log:
+        log.parent.mkdir(parents=True, exist_ok=True)
     sink = log.open("w", encoding="utf-8", buffering=1) if log else _Null()
     with progress() as bar, sink:
         task = bar.add_task("training", total=None)
