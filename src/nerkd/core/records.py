@@ -168,10 +168,9 @@ def _check_tokens(tokens: Any) -> None:
     if not _is_str_list(tokens):
         raise NerkdError("'tokens' must be a list of strings")
     for i, token in enumerate(tokens):
-        if not token:
-            raise NerkdError(f"token {i} is empty")
-        if any(c.isspace() for c in token):
-            raise NerkdError(f"token {i} {token!r} contains whitespace")
+        if not _is_word(token):
+            problem = "is empty" if not token else f"{token!r} contains whitespace"
+            raise NerkdError(f"token {i} {problem}")
 
 
 def _check_columns(columns: Any, count: int) -> None:
@@ -184,7 +183,7 @@ def _check_columns(columns: Any, count: int) -> None:
         raise NerkdError(f"'columns' has {len(columns)} rows for {count} tokens")
     if len({len(row) for row in columns}) > 1:
         raise NerkdError("'columns' rows differ in width")
-    if any(not cell or any(c.isspace() for c in cell) for row in columns for cell in row):
+    if not all(_is_word(cell) for row in columns for cell in row):
         raise NerkdError("'columns' cells must be non-empty and without whitespace")
 
 
@@ -199,7 +198,7 @@ def _check_spans(spans: Any, text: str) -> list[dict]:
             raise NerkdError(f"span offsets must be integers, got {start!r}-{end!r}")
         if not 0 <= start < end <= len(text):
             raise NerkdError(f"span {start}-{end} outside the text")
-        if not isinstance(label, str) or not label or any(c.isspace() for c in label):
+        if not isinstance(label, str) or not _is_word(label):
             raise NerkdError(f"span label must be a word, got {label!r}")
     return spans
 
@@ -222,3 +221,8 @@ def _is_int(value: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_word(text: str) -> bool:
+    """Non-empty and without whitespace of any kind (one C-level split, not a loop)."""
+    return text.split() == [text]
