@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -30,8 +30,8 @@ def annotate(
     output: OutputOpt = "-",
     from_format: FromOpt = None,
     to_format: ToOpt = None,
-    teacher: teaching.TeacherOpt = "auto",
-    model: teaching.TeacherModelOpt = None,
+    teacher: Annotated[Literal["auto", "openai", "llamacpp", "hf"], typer.Option("--teacher", help="auto: openai when --base-url or OPENAI_BASE_URL is set, else the embedded local model; hf: a token-classification model directory (--model DIR) labels the tokens itself (model-to-model distillation).")] = "auto",
+    model: Annotated[str | None, typer.Option("--model", help="Model name on the server, a .gguf file for llamacpp (default: embedded SmolLM2-135M-Instruct), or a model directory for hf.")] = None,
     base_url: teaching.BaseUrlOpt = None,
     labels: teaching.LabelsOpt = None,
     label_map: Annotated[str | None, typer.Option("--label-map", help="Map teacher labels to yours: PERSON=PER,COMPANY=ORG (unmapped out-of-schema labels are dropped).")] = None,
@@ -76,6 +76,13 @@ def annotate(
         check_output(path)
     notice_stdin(input)
     label_set = read_labels(labels)
+    backend = teaching.pick_backend(teacher, base_url)
+    if backend == "hf":
+        labeller = _model_teacher(model, label_set, _label_map(label_map), keep_gold)
+        silver = labeller.run(read_records(input, from_format))
+        write_records(silver, output, output_format(output, to_format))
+        _finish(labeller.stats.as_json(), report, min_annotated)
+        return
     pool = [r for r in read_records(examples) if r.tags is not None] if examples else []
     builder = PromptBuilder(labels=label_set, cot=cot, template=load_template(prompt),
                             examples=pool if similar else pick_examples(pool, shots, seed))
@@ -84,7 +91,6 @@ def annotate(
         max_tokens=max_tokens, max_cost=max_cost, price_in=price_in, price_out=price_out,
         label_map=_label_map(label_map), fuzzy=fuzzy, keep_gold=keep_gold,
         similar_shots=shots if similar else 0, seed=seed)
-    backend = teaching.pick_backend(teacher, base_url)
     annotator = Annotator(make_teacher(backend, model, base_url, timeout, seed), builder,
                           CallLog(call_log), options)
     with progress() as bar:  # counts every record finished, failed ones too
@@ -97,6 +103,18 @@ def annotate(
         records = annotator.run(read_records(input, from_format), on_done=count)
         write_records(records, output, output_format(output, to_format))
     _finish(annotator.stats.as_json(), report, min_annotated)
+
+
+def _model_teacher(model: str | None, labels: dict[str, str], label_map: dict[str, str],
+                   keep_gold: bool) -> Any:
+    """``--teacher hf``: a trained token classifier labels the tokens (no prompt)."""
+    from nerkd.core.errors import NerkdError
+    from nerkd.core.model_teacher import ModelTeacher
+    from nerkd.core.predict import load_tagger
+
+    if model is None:
+        raise NerkdError("--teacher hf needs --model DIR (a token-classification model)")
+    return ModelTeacher(load_tagger(model), model, labels, label_map, keep_gold)
 
 
 def _label_map(spec: str | None) -> dict[str, str]:

@@ -1,0 +1,91 @@
+"""`annotate --teacher hf`: a trained tiny token classifier as the teacher."""
+
+import json
+import random
+
+import pytest
+
+from nerkd.core.formats import write_records
+from nerkd.core.records import make_record
+from nerkd.core.train import TrainConfig, train
+
+NAMES = ["john", "smith", "peter", "blackburn"]
+PLACES = ["london", "paris", "germany", "france"]
+
+
+def _sentences(n: int, seed: int) -> list:
+    rng = random.Random(seed)
+    return [make_record(["the", rng.choice(NAMES), "said", "in", rng.choice(PLACES)],
+                        ["O", "B-PER", "O", "O", "B-LOC"], id=f"s{seed}-{i}")
+            for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def teacher_model(tiny_bert, tmp_path_factory):
+    """A tiny BERT trained until it tags the pattern right (PER and LOC)."""
+    out = tmp_path_factory.mktemp("teacher") / "model"
+    config = TrainConfig(model=str(tiny_bert), epochs=6, batch_size=8, lr=3e-3)
+    list(train(_sentences(120, 0), config, out, _sentences(30, 1)))
+    return out
+
+
+@pytest.fixture
+def data(tmp_path):
+    gold = tmp_path / "gold.jsonl"
+    write_records(_sentences(20, 2), gold)
+    unlabelled = tmp_path / "raw.jsonl"
+    unlabelled.write_text("".join(json.dumps({"id": r.id, "tokens": r.tokens}) + "\n"
+                                  for r in _sentences(20, 2)))
+    return gold, unlabelled
+
+
+def test_the_model_labels_tokens_and_eval_scores_it(nerkd, teacher_model, data, tmp_path):
+    gold, raw = data
+    silver = tmp_path / "silver.jsonl"
+    result = nerkd("annotate", raw, "--teacher", "hf", "--model", teacher_model, "-o", silver,
+                   "--report", tmp_path / "report.json")
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in silver.read_text().splitlines()]
+    assert len(records) == 20
+    assert {r["source"] for r in records} == {"silver"}
+    assert {(r["meta"]["backend"], r["meta"]["teacher"]) for r in records} == {
+        ("hf", str(teacher_model))}
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["annotated"] == 20 and report["calls"] == 0
+    scored = nerkd("eval", gold, silver)
+    assert json.loads(scored.stdout)["micro"]["f1"] > 0.9
+
+
+def test_types_outside_the_schema_are_dropped_or_mapped(nerkd, teacher_model, data, tmp_path):
+    _, raw = data
+    only_people = nerkd("annotate", raw, "--teacher", "hf", "--model", teacher_model,
+                        "--labels", "PER", "--report", tmp_path / "r1.json")
+    assert only_people.exit_code == 0, only_people.stderr
+    assert {t for r in only_people.jsonl() for t in r["tags"]} <= {"O", "B-PER", "I-PER"}
+    dropped = json.loads((tmp_path / "r1.json").read_text())["entities"]
+    assert dropped["dropped_out_of_schema"] >= 15
+    mapped = nerkd("annotate", raw, "--teacher", "hf", "--model", teacher_model,
+                   "--labels", "PER,ORG", "--label-map", "LOC=ORG")
+    assert mapped.exit_code == 0, mapped.stderr
+    assert sum(r["tags"].count("B-ORG") for r in mapped.jsonl()) >= 15
+
+
+def test_keep_gold_passes_labelled_records_through(nerkd, teacher_model, tmp_path):
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(json.dumps({"id": "g", "tokens": ["the", "john", "said"],
+                                 "tags": ["O", "O", "B-MISC"]}) + "\n"
+                     + json.dumps({"id": "u", "tokens": ["the", "john", "said"]}) + "\n")
+    result = nerkd("annotate", mixed, "--teacher", "hf", "--model", teacher_model,
+                   "--keep-gold", "--labels", "PER,LOC,MISC")
+    assert result.exit_code == 0, result.stderr
+    gold, silver = result.jsonl()
+    assert gold["tags"] == ["O", "O", "B-MISC"] and "backend" not in gold["meta"]
+    assert silver["tags"] == ["O", "B-PER", "O"] and silver["source"] == "silver"
+
+
+def test_the_hf_teacher_needs_a_model(nerkd, data):
+    _, raw = data
+    result = nerkd("annotate", raw, "--teacher", "hf")
+    assert result.exit_code == 1
+    assert result.stderr == ("nerkd: error: --teacher hf needs --model DIR "
+                             "(a token-classification model)\n")
