@@ -89,3 +89,57 @@ def test_the_hf_teacher_needs_a_model(nerkd, data):
     assert result.exit_code == 1
     assert result.stderr == ("nerkd: error: --teacher hf needs --model DIR "
                              "(a token-classification model)\n")
+
+
+@pytest.fixture(scope="module")
+def spacy_pipeline(tmp_path_factory):
+    """A real spaCy pipeline, built here: a blank English tokenizer and an entity ruler
+    with OntoNotes types (no trained weights)."""
+    spacy = pytest.importorskip("spacy")
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "PERSON", "pattern": "Peter Smith"},
+                        {"label": "GPE", "pattern": "London"},
+                        {"label": "ORG", "pattern": "Acme Corp."},
+                        {"label": "DATE", "pattern": "Monday"},
+                        {"label": "NORP", "pattern": "German"}])
+    path = tmp_path_factory.mktemp("spacy") / "pipeline"
+    nlp.to_disk(path)
+    return path
+
+
+def test_a_spacy_pipeline_labels_text_with_conll_types(nerkd, spacy_pipeline, tmp_path):
+    raw = tmp_path / "news.txt"
+    raw.write_text("Peter Smith of Acme Corp. flew to London on Monday.\n"
+                   "The German minister said nothing.\n")
+    result = nerkd("annotate", raw, "--teacher", "spacy", "--model", spacy_pipeline,
+                   "--report", tmp_path / "report.json")
+    assert result.exit_code == 0, result.stderr
+    first, second = result.jsonl()
+    assert [(s["text"], s["label"]) for s in first["spans"]] == [
+        ("Peter Smith", "PER"), ("Acme Corp.", "ORG"), ("London", "LOC")]
+    assert [(s["text"], s["label"]) for s in second["spans"]] == [("German", "MISC")]
+    assert first["meta"]["backend"] == "spacy"
+    entities = json.loads((tmp_path / "report.json").read_text())["entities"]
+    assert entities == {"dropped_out_of_schema": 1, "kept": 4}  # Monday: a DATE
+
+
+def test_the_label_map_overrides_the_shipped_one(nerkd, spacy_pipeline, tmp_path):
+    raw = tmp_path / "news.txt"
+    raw.write_text("Peter Smith flew to London.\n")
+    result = nerkd("annotate", raw, "--teacher", "spacy", "--model", spacy_pipeline,
+                   "--label-map", "GPE=MISC")
+    assert result.exit_code == 0, result.stderr
+    assert [(s["text"], s["label"]) for s in result.jsonl()[0]["spans"]] == [
+        ("Peter Smith", "PER"), ("London", "MISC")]
+
+
+def test_an_unknown_spacy_pipeline_is_one_line(nerkd, tmp_path):
+    pytest.importorskip("spacy")
+    raw = tmp_path / "news.txt"
+    raw.write_text("Peter went home.\n")
+    result = nerkd("annotate", raw, "--teacher", "spacy", "--model", "no_such_pipeline")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("nerkd: error: no_such_pipeline: cannot load the spaCy "
+                                    "pipeline: ")
+    assert len(result.stderr.splitlines()) == 1

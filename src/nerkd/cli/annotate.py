@@ -30,8 +30,8 @@ def annotate(
     output: OutputOpt = "-",
     from_format: FromOpt = None,
     to_format: ToOpt = None,
-    teacher: Annotated[Literal["auto", "openai", "llamacpp", "hf"], typer.Option("--teacher", help="auto: openai when --base-url or OPENAI_BASE_URL is set, else the embedded local model; hf: a token-classification model directory (--model DIR) labels the tokens itself (model-to-model distillation).")] = "auto",
-    model: Annotated[str | None, typer.Option("--model", help="Model name on the server, a .gguf file for llamacpp (default: embedded SmolLM2-135M-Instruct), or a model directory for hf.")] = None,
+    teacher: Annotated[Literal["auto", "openai", "llamacpp", "hf", "spacy"], typer.Option("--teacher", help="auto: openai when --base-url or OPENAI_BASE_URL is set, else the embedded local model; hf: a token-classification model directory (--model DIR) tags the tokens itself (model-to-model distillation); spacy: an installed spaCy pipeline (--model NAME or path; OntoNotes types mapped to CoNLL's).")] = "auto",
+    model: Annotated[str | None, typer.Option("--model", help="Model name on the server, a .gguf file for llamacpp (default: embedded SmolLM2-135M-Instruct), a model directory for hf, or a spaCy pipeline name or path.")] = None,
     base_url: teaching.BaseUrlOpt = None,
     labels: teaching.LabelsOpt = None,
     label_map: Annotated[str | None, typer.Option("--label-map", help="Map teacher labels to yours: PERSON=PER,COMPANY=ORG (unmapped out-of-schema labels are dropped).")] = None,
@@ -77,8 +77,8 @@ def annotate(
     notice_stdin(input)
     label_set = read_labels(labels)
     backend = teaching.pick_backend(teacher, base_url)
-    if backend == "hf":
-        labeller = _model_teacher(model, label_set, _label_map(label_map), keep_gold)
+    if backend in ("hf", "spacy"):
+        labeller = _model_teacher(backend, model, label_set, _label_map(label_map), keep_gold)
         silver = labeller.run(read_records(input, from_format))
         write_records(silver, output, output_format(output, to_format))
         _finish(labeller.stats.as_json(), report, min_annotated)
@@ -105,16 +105,37 @@ def annotate(
     _finish(annotator.stats.as_json(), report, min_annotated)
 
 
-def _model_teacher(model: str | None, labels: dict[str, str], label_map: dict[str, str],
-                   keep_gold: bool) -> Any:
-    """``--teacher hf``: a trained token classifier labels the tokens (no prompt)."""
+def _model_teacher(backend: str, model: str | None, labels: dict[str, str],
+                   label_map: dict[str, str], keep_gold: bool) -> Any:
+    """``--teacher hf`` or ``spacy``: a trained model finds the entities itself (no prompt)."""
+    from nerkd.core import model_teacher as teachers
     from nerkd.core.errors import NerkdError
-    from nerkd.core.model_teacher import ModelTeacher
-    from nerkd.core.predict import load_tagger
 
     if model is None:
-        raise NerkdError("--teacher hf needs --model DIR (a token-classification model)")
-    return ModelTeacher(load_tagger(model), model, labels, label_map, keep_gold)
+        what = "a token-classification model" if backend == "hf" else "a spaCy pipeline"
+        raise NerkdError(f"--teacher {backend} needs --model {'DIR' if backend == 'hf' else 'NAME'} ({what})")
+    if backend == "hf":
+        from nerkd.core.predict import load_tagger
+
+        labeller = teachers.tagger_labeller(load_tagger(model))
+    else:
+        labeller = teachers.spacy_labeller(_load_spacy(model))
+        label_map = {**teachers.ONTONOTES_TO_CONLL, **label_map}
+    return teachers.ModelTeacher(labeller, backend, model, labels, label_map, keep_gold)
+
+
+def _load_spacy(name: str) -> Any:
+    from nerkd.core.errors import NerkdError
+
+    try:
+        import spacy
+    except ImportError:
+        raise NerkdError("--teacher spacy needs spaCy: pip install 'nerkd[spacy]'") from None
+    try:
+        return spacy.load(name)
+    except (OSError, ValueError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise NerkdError(f"{name}: cannot load the spaCy pipeline: {first}") from None
 
 
 def _label_map(spec: str | None) -> dict[str, str]:

@@ -1,8 +1,10 @@
-"""A trained token classifier as the teacher: model-to-model distillation.
+"""Trained models as the teacher: a token classifier (model-to-model distillation) or a spaCy
+pipeline.
 
-No prompt and no parsing: the teacher model tags each record's tokens directly; its entity
-types are mapped into the label schema (``label_map``), and types outside the schema are
-dropped and counted. The output is silver with the same provenance keys as an LLM teacher's.
+No prompt and no parsing: the model finds entities in each record itself; their types are
+mapped into the label schema (``label_map``), types outside it are dropped and counted, and of
+overlapping entities the longest wins. The output is silver with the same provenance keys as
+an LLM teacher's.
 """
 
 from __future__ import annotations
@@ -10,13 +12,25 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nerkd.core.offsets import snap_to_tokens
 from nerkd.core.predict import Tagger
 from nerkd.core.records import Record
 from nerkd.core.tags import TokenSpan, iob2_spans, spans_to_iob2
+
+# Entities (with the model's own type names) per record, for a batch of records.
+Labeller = Callable[[Sequence[Record]], list[list[TokenSpan]]]
+
+# spaCy's English pipelines follow OntoNotes; these are CoNLL-2003's nearest types. The
+# rest (DATE, CARDINAL, MONEY, ...) have no CoNLL type and are dropped.
+ONTONOTES_TO_CONLL = {
+    "PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC", "NORP": "MISC",
+    "EVENT": "MISC", "PRODUCT": "MISC", "WORK_OF_ART": "MISC", "LAW": "MISC",
+    "LANGUAGE": "MISC",
+}
 
 CHUNK = 2048  # records tagged together: batches sort well, memory stays flat
 
@@ -39,14 +53,13 @@ class ModelTeacherStats:
 
 
 class ModelTeacher:
-    """Labels records with one tagger, mapping its types into ``labels``."""
+    """Labels records with one model, mapping its types into ``labels``."""
 
-    backend = "hf"
-
-    def __init__(self, tagger: Tagger, name: str, labels: Collection[str],
+    def __init__(self, labeller: Labeller, backend: str, name: str, labels: Collection[str],
                  label_map: Mapping[str, str] | None = None, keep_gold: bool = False) -> None:
-        self.tagger, self.model, self.labels = tagger, name, set(labels)
-        self.label_map, self.keep_gold = dict(label_map or {}), keep_gold
+        self.labeller, self.backend, self.model = labeller, backend, name
+        self.labels, self.label_map = set(labels), dict(label_map or {})
+        self.keep_gold = keep_gold
         self.stats = ModelTeacherStats()
 
     def run(self, records: Iterable[Record]) -> Iterator[Record]:
@@ -57,21 +70,21 @@ class ModelTeacher:
         while chunk := list(itertools.islice(iterator, CHUNK)):
             self.stats.records += len(chunk)
             todo = [r for r in chunk if r.tokens and not self._kept(r)]
-            predicted = iter(self.tagger.tag([r.tokens for r in todo]))
+            found = iter(self.labeller(todo))
             for record in chunk:
                 if self._kept(record):
                     self.stats.passed_through += 1
                     yield record
                 elif record.tokens:
-                    yield self._silver(record, next(predicted))
+                    yield self._silver(record, next(found))
             self.stats.seconds = time.perf_counter() - started
 
     def _kept(self, record: Record) -> bool:
         return self.keep_gold and record.tags is not None
 
-    def _silver(self, record: Record, tags: list[str]) -> Record:
-        kept = [span for span in map(self._mapped, iob2_spans(tags)) if span is not None]
-        silver = record.with_tags(spans_to_iob2(len(record.tokens), kept))
+    def _silver(self, record: Record, spans: list[TokenSpan]) -> Record:
+        mapped = [span for span in map(self._mapped, spans) if span is not None]
+        silver = record.with_tags(spans_to_iob2(len(record.tokens), self._longest(mapped)))
         silver.source = "silver"
         silver.meta = {**record.meta, "teacher": self.model, "backend": self.backend}
         self.stats.annotated += 1
@@ -82,5 +95,37 @@ class ModelTeacher:
         if label not in self.labels:
             self.stats.entities["dropped_out_of_schema"] += 1
             return None
-        self.stats.entities["kept"] += 1
         return TokenSpan(span.start, span.end, label)
+
+    def _longest(self, spans: list[TokenSpan]) -> list[TokenSpan]:
+        """Of overlapping spans (tokens coarser than the model's), the longest, then first."""
+        kept: list[TokenSpan] = []
+        for span in sorted(spans, key=lambda s: (s.start - s.end, s.start)):
+            if any(span.start < k.end and k.start < span.end for k in kept):
+                self.stats.entities["dropped_overlap"] += 1
+            else:
+                kept.append(span)
+                self.stats.entities["kept"] += 1
+        return sorted(kept)
+
+
+def tagger_labeller(tagger: Tagger) -> Labeller:
+    """A token classifier tags the records' own tokens."""
+    return lambda records: [iob2_spans(tags) for tags in tagger.tag([r.tokens for r in records])]
+
+
+def spacy_labeller(nlp: Any) -> Labeller:
+    """A spaCy pipeline reads each record's text with its own tokenizer; its entities' character
+    spans are snapped to the record's tokens."""
+    def label(records: Sequence[Record]) -> list[list[TokenSpan]]:
+        found = []
+        for record, doc in zip(records, nlp.pipe(r.text for r in records)):
+            spans = []
+            for entity in doc.ents:
+                snapped = snap_to_tokens(record.offsets, entity.start_char, entity.end_char)
+                if snapped is not None:
+                    spans.append(TokenSpan(snapped[0], snapped[1], entity.label_))
+            found.append(spans)
+        return found
+
+    return label
