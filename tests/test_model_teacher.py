@@ -63,7 +63,7 @@ def test_types_outside_the_schema_are_dropped_or_mapped(nerkd, teacher_model, da
     assert only_people.exit_code == 0, only_people.stderr
     assert {t for r in only_people.jsonl() for t in r["tags"]} <= {"O", "B-PER", "I-PER"}
     dropped = json.loads((tmp_path / "r1.json").read_text())["entities"]
-    assert dropped["dropped_out_of_schema"] >= 15
+    assert dropped["dropped_label"] >= 15
     mapped = nerkd("annotate", raw, "--teacher", "hf", "--model", teacher_model,
                    "--labels", "PER,ORG", "--label-map", "LOC=ORG")
     assert mapped.exit_code == 0, mapped.stderr
@@ -121,7 +121,7 @@ def test_a_spacy_pipeline_labels_text_with_conll_types(nerkd, spacy_pipeline, tm
     assert [(s["text"], s["label"]) for s in second["spans"]] == [("German", "MISC")]
     assert first["meta"]["backend"] == "spacy"
     entities = json.loads((tmp_path / "report.json").read_text())["entities"]
-    assert entities == {"dropped_out_of_schema": 1, "kept": 4}  # Monday: a DATE
+    assert entities == {"proposed": 5, "dropped_label": 1, "aligned_model": 4}  # Monday: DATE
 
 
 def test_the_label_map_overrides_the_shipped_one(nerkd, spacy_pipeline, tmp_path):
@@ -143,3 +143,13 @@ def test_an_unknown_spacy_pipeline_is_one_line(nerkd, tmp_path):
     assert result.stderr.startswith("nerkd: error: no_such_pipeline: cannot load the spaCy "
                                     "pipeline: ")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_ontonotes_types_in_the_schema_stay_themselves(nerkd, spacy_pipeline, tmp_path):
+    raw = tmp_path / "news.txt"
+    raw.write_text("Peter Smith flew to London.\n")
+    result = nerkd("annotate", raw, "--teacher", "spacy", "--model", spacy_pipeline,
+                   "--labels", "PERSON,GPE")
+    assert result.exit_code == 0, result.stderr
+    assert [(s["text"], s["label"]) for s in result.jsonl()[0]["spans"]] == [
+        ("Peter Smith", "PERSON"), ("London", "GPE")]

@@ -206,3 +206,27 @@ def test_every_output_is_checked_before_any_work(nerkd, gold, tmp_path, command)
     assert result.stderr.startswith("nerkd: error: cannot write /proc/")
     assert len(result.stderr.splitlines()) == 1
     assert result.stdout == ""
+
+
+def test_dev_stdout_appends_to_the_redirect_and_a_pipe_is_writable(gold, tmp_path):
+    (tmp_path / "log.txt").write_text("earlier\n")
+    appended = _shell(f"nerkd convert {gold} -o /dev/stdout --to conll >> log.txt", tmp_path)
+    assert appended.returncode == 0, appended.stderr
+    assert (tmp_path / "log.txt").read_text().startswith("earlier\nEU B-ORG\n")
+    piped = _shell(f"nerkd convert {gold} -o /dev/stdout --to conll | head -1", tmp_path)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout == "EU B-ORG\n"
+    substituted = _shell(f"nerkd convert {gold} --to conll -o >(cat > sub.conll); sleep 1",
+                         tmp_path)
+    assert substituted.returncode == 0, substituted.stderr
+    assert (tmp_path / "sub.conll").read_text().startswith("EU B-ORG\n")
+
+
+def test_an_error_of_the_caller_is_not_called_a_write_error(tmp_path):
+    from nerkd.core.io import open_output
+
+    with pytest.raises(FileNotFoundError), open_output(tmp_path / "out.txt") as stream:
+        stream.write("partial")
+        open(tmp_path / "missing" / "input.txt")  # noqa: SIM115 - the caller's own failure
+    assert not (tmp_path / "out.txt").exists()
+    assert not list(tmp_path.glob(".*.part"))

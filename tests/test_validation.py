@@ -133,3 +133,9 @@ def test_train_log_may_go_in_a_new_folder(nerkd, tmp_path, tiny_bert):
     assert events[-1] == "done"
     labels = json.loads((tmp_path / "model" / "nerkd.json").read_text())["labels"]
     assert "B-LOC" in labels
+
+
+def test_types_starting_like_other_scheme_prefixes_are_real_types(tmp_path):
+    path = tmp_path / "mail.conll"
+    path.write_text("bob B-E-MAIL\nsent O\n")
+    assert next(read_records(path)).tags == ["B-E-MAIL", "O"]

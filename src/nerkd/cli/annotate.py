@@ -120,7 +120,8 @@ def _model_teacher(backend: str, model: str | None, labels: dict[str, str],
         labeller = teachers.tagger_labeller(load_tagger(model))
     else:
         labeller = teachers.spacy_labeller(_load_spacy(model))
-        label_map = {**teachers.ONTONOTES_TO_CONLL, **label_map}
+        shipped = {k: v for k, v in teachers.ONTONOTES_TO_CONLL.items() if k not in labels}
+        label_map = {**shipped, **label_map}  # yours win; a type in --labels stays itself
     return teachers.ModelTeacher(labeller, backend, model, labels, label_map, keep_gold)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 
-from nerkd.core.errors import NerkdError
+from nerkd.core.errors import NerkdError, NerkdWarning
 from nerkd.core.student import DEVICES
 
 if TYPE_CHECKING:
@@ -97,7 +97,8 @@ def info(message: str) -> None:
     """A message for a person (scores, summaries): always on stderr, so ``2> run.log`` keeps
     it; ``--quiet`` silences it."""
     if not _state["quiet"]:
-        console().print(message, markup=False)
+        # soft_wrap: a long message stays one line in a log file (rich wraps at 80 there)
+        console().print(message, markup=False, emoji=False, soft_wrap=True)
 
 
 def warn(message: str) -> None:
@@ -107,8 +108,13 @@ def warn(message: str) -> None:
 
 
 def _show_core_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
-    """Core reports recoverable surprises with ``warnings.warn``; they print as our warnings."""
-    warn(str(message))
+    """Core reports recoverable surprises with ``warnings.warn``; they print as our warnings.
+    Other libraries' warnings are for developers: shown, as Python shows them, only with
+    --verbose."""
+    if issubclass(category, NerkdWarning):
+        warn(str(message))
+    elif debug_enabled():
+        warnings._showwarning_orig(message, category, *args, **kwargs)  # type: ignore[attr-defined]
 
 
 def progress() -> Progress:
@@ -117,13 +123,13 @@ def progress() -> Progress:
 
     return Progress(
         console=console(), redirect_stdout=False, redirect_stderr=False, transient=True,
-        disable=not sys.stderr.isatty(),
+        disable=not sys.stderr.isatty() or _state["quiet"],
     )
 
 
 def notice_stdin(path: str) -> None:
     """Say so when we wait for a person to type into stdin."""
-    if path == "-" and sys.stdin.isatty():
+    if path == "-" and sys.stdin.isatty() and not _state["quiet"]:
         print("nerkd: reading from stdin (end with Ctrl-D)", file=sys.stderr)
 
 

@@ -68,6 +68,8 @@ def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
 
 def _split_cr(raw: bytes) -> list[bytes]:
     """One line read up to LF, cut again at any bare CR inside it."""
+    if b"\r" not in raw:
+        return [raw]
     body = raw.rstrip(b"\r\n")
     return body.split(b"\r") if b"\r" in body else [raw]
 
@@ -86,25 +88,59 @@ def _decode(raw: bytes, path: str | Path, number: int) -> str:
 @contextmanager
 def open_output(path: str | Path, binary: bool = False) -> Iterator[IO[Any]]:
     """Output to stdout, or to ``path``: a regular file is written atomically (a temporary
-    part renamed on success, so a failed run leaves the old file whole); a device, FIFO or
-    socket is written straight through, since renaming over it would replace it; a symlink
-    is followed, so its target is what gets written."""
-    if str(path) == STDIO:
+    part renamed on success, so a failed run leaves the old file whole); a device, FIFO,
+    socket or ``/proc`` file (``/dev/fd/N``) is written straight through, since renaming over
+    it would replace it; a symlink is followed, so its target is what gets written. Errors
+    writing the output are one line naming it; errors of the caller's own pass through."""
+    if str(path) in (STDIO, "/dev/stdout"):
         yield sys.stdout.buffer if binary else sys.stdout
         sys.stdout.flush()
         return
-    target = Path(os.path.realpath(path))
+    in_body = False
     try:
-        if target.exists() and not target.is_file():
-            with _stream(open(target, "wb"), target, binary) as stream:  # noqa: SIM115
-                yield stream
+        if _writes_through(path):
+            where = _stream(open(path, "wb"), Path(path), binary)  # noqa: SIM115
         else:
-            with _atomic(target, binary) as stream:
-                yield stream
-    except (BrokenPipeError, NerkdError):
-        raise
+            where = _atomic(Path(os.path.realpath(path)), binary)
+        with where as stream:
+            in_body = True
+            yield _Guarded(stream, str(path))
+            in_body = False
     except OSError as error:
-        raise NerkdError(f"cannot write {path}: {error.strerror or error}") from None
+        if in_body or isinstance(error, BrokenPipeError):
+            raise
+        raise _write_error(path, error) from None
+
+
+def _writes_through(path: str | Path) -> bool:
+    """Whether ``path`` (links followed) exists and is no regular file we may rename over."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # missing, or under a file: creating it is checked (and fails) elsewhere
+        return False
+    return not stat.S_ISREG(mode) or os.path.realpath(path).startswith("/proc/")
+
+
+def _write_error(path: str | Path, error: OSError) -> NerkdError:
+    return NerkdError(f"cannot write {path}: {error.strerror or error}")
+
+
+class _Guarded:
+    """The output stream, with a failed write (a full disk) reported as a one-line error."""
+
+    def __init__(self, stream: IO[Any], path: str) -> None:
+        self._stream, self._path = stream, path
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._stream.write(data)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise _write_error(self._path, error) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 @contextmanager
@@ -159,13 +195,10 @@ def _alive(pid: int) -> bool:
 def check_output(path: str | Path) -> None:
     """Fail before any work when ``path`` cannot be written: it must not be a folder, and
     the folder it goes in must take a new file."""
-    if str(path) == STDIO:
-        return
-    target = Path(os.path.realpath(path))
-    if target.is_dir():
+    if os.path.isdir(path):
         raise NerkdError(f"cannot write {path}: is a directory")
-    if target.exists() and not target.is_file():
-        return  # a device or FIFO: written straight through
+    if str(path) in (STDIO, "/dev/stdout") or _writes_through(path):
+        return
     check_creatable(path)
 
 

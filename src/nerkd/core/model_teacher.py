@@ -37,7 +37,9 @@ CHUNK = 2048  # records tagged together: batches sort well, memory stays flat
 
 @dataclass
 class ModelTeacherStats:
-    """What happened, in the keys of an LLM teacher's summary and ``--report``."""
+    """What happened, in the keys of an LLM teacher's summary and ``--report``: entities
+    ``proposed``, ``aligned_model`` (kept), ``dropped_label`` (outside the schema) and
+    ``dropped_overlap``."""
 
     records: int = 0
     annotated: int = 0
@@ -83,6 +85,7 @@ class ModelTeacher:
         return self.keep_gold and record.tags is not None
 
     def _silver(self, record: Record, spans: list[TokenSpan]) -> Record:
+        self.stats.entities["proposed"] += len(spans)
         mapped = [span for span in map(self._mapped, spans) if span is not None]
         silver = record.with_tags(spans_to_iob2(len(record.tokens), self._longest(mapped)))
         silver.source = "silver"
@@ -93,7 +96,7 @@ class ModelTeacher:
     def _mapped(self, span: TokenSpan) -> TokenSpan | None:
         label = self.label_map.get(span.label.upper(), span.label.upper())
         if label not in self.labels:
-            self.stats.entities["dropped_out_of_schema"] += 1
+            self.stats.entities["dropped_label"] += 1
             return None
         return TokenSpan(span.start, span.end, label)
 
@@ -105,7 +108,7 @@ class ModelTeacher:
                 self.stats.entities["dropped_overlap"] += 1
             else:
                 kept.append(span)
-                self.stats.entities["kept"] += 1
+                self.stats.entities["aligned_model"] += 1
         return sorted(kept)
 
 

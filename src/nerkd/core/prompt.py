@@ -144,7 +144,7 @@ def read_labels(spec: str | None) -> dict[str, str]:
 def _label_name(name: str, where: str, line: int | None = None) -> str:
     """An entity type: a word, not a tag (``B-PER`` would make ``B-B-PER``)."""
     name = name.strip().upper()
-    if not re.fullmatch(r"[A-Z][\w-]*", name) or re.match(r"[BIESLU]-", name):
+    if not re.fullmatch(r"[A-Z][\w-]*", name) or re.match(r"[BI]-", name):
         raise NerkdError(f"{name!r} is not an entity type (a word like PER, not a tag)",
                          where, line)
     return name

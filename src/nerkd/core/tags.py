@@ -17,8 +17,9 @@ from nerkd.core.errors import NerkdError
 
 Scheme = Literal["iob1", "iob2", "bioes"]
 
-# A type may not itself start like a tag (B-B-PER is a labelling mistake, not a type).
-TAG_RE = re.compile(r"^(?:O|[BIESLU]-(?![BIESLU]-)\S+)$")
+# A type may not itself start with B- or I- (B-B-PER is a labelling mistake, not a type;
+# E-MAIL or S-CLASS may be real types).
+TAG_RE = re.compile(r"^(?:O|[BIESLU]-(?![BI]-)\S+)$")
 _TO_IOB2_PREFIX = {"B": "B", "I": "I", "S": "B", "U": "B", "E": "I", "L": "I"}
 
 
