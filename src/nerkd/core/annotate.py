@@ -16,7 +16,7 @@ from typing import Any
 
 from nerkd.core.align import align_entities
 from nerkd.core.calllog import CallLog
-from nerkd.core.calls import BudgetReached, Caller, CallOptions, CallStats, ItemFailed
+from nerkd.core.calls import BudgetReached, Caller, CallOptions, CallStats, ItemFailed, close_loop
 from nerkd.core.parse import ParseError, parse_entities
 from nerkd.core.prompt import PromptBuilder, similar_examples
 from nerkd.core.records import Record
@@ -90,23 +90,8 @@ class Annotator:
                 if result is not None:
                     yield result
         finally:
-            self._close(loop, pending)
+            close_loop(loop, self.caller, pending)
             self.stats.seconds = time.perf_counter() - started
-
-    def _close(self, loop: asyncio.AbstractEventLoop, pending: Iterable[asyncio.Task]) -> None:
-        """Cancel every task still running (a failed record leaves the records queued after
-        it, and its sibling votes), collect the outcome of those already done, close the
-        teacher's connections, then the loop. Otherwise Python prints ``Task was destroyed
-        but it is pending!`` or ``Task exception was never retrieved`` for each at exit."""
-        tasks = {*pending, *asyncio.all_tasks(loop)}
-        for task in tasks:
-            task.cancel()
-        if tasks:  # gather() of nothing would belong to another loop
-            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-        loop.run_until_complete(self.caller.aclose())
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.run_until_complete(loop.shutdown_default_executor())
-        loop.close()
 
     async def _one(self, record: Record, number: int) -> Record | BudgetReached | None:
         """``number``: the record's place in the input, naming a failed record without id."""

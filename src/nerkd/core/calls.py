@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,3 +165,20 @@ class Caller:
             stats.stopped = f"cost budget of {options.max_cost} reached"
         if stats.stopped:
             raise BudgetReached(stats.stopped)
+
+
+def close_loop(loop: asyncio.AbstractEventLoop, caller: Caller,
+               pending: Iterable[asyncio.Task] = ()) -> None:
+    """Cancel every task still running (a failed record leaves the records queued after it,
+    and its sibling votes), collect the outcome of those already done, close the teacher's
+    connections, then the loop. Otherwise Python prints ``Task was destroyed but it is
+    pending!`` or ``Task exception was never retrieved`` for each at exit."""
+    tasks = {*pending, *asyncio.all_tasks(loop)}
+    for task in tasks:
+        task.cancel()
+    if tasks:  # gather() of nothing would belong to another loop
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    loop.run_until_complete(caller.aclose())
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()

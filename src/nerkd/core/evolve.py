@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from nerkd.core.calls import BudgetReached, Caller, ItemFailed
+from nerkd.core.calls import BudgetReached, Caller, ItemFailed, close_loop
 from nerkd.core.evolve_task import EvolveTask
 from nerkd.core.formats import read_records, write_records
 from nerkd.core.io import open_output
@@ -91,8 +91,7 @@ class Evolver:
                 if self.caller.stats.stopped:
                     break
         finally:
-            loop.run_until_complete(self.caller.aclose())
-            loop.close()
+            close_loop(loop, self.caller)
 
     def _resume_point(self, seed_data: Sequence[Record]) -> int:
         """The first unfinished round; metrics of rounds from there on are dropped."""
