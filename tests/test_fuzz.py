@@ -169,6 +169,15 @@ def _one_line_failure(result) -> None:
         assert len(lines) == 1 and lines[0].startswith("nerkd: error: "), result.stderr
 
 
+def _succeeded(result) -> bool:
+    """Tally how a command ended; a failure must be one located line with exit 1 or 2."""
+    if result.exit_code:
+        _one_line_failure(result)
+        return False
+    CASES["exit 0"] += 1
+    return True
+
+
 outputs = st.sampled_from(["out.jsonl", "out.conll", "-", "missing/dir/out.jsonl", "adir",
                            "afile/x.jsonl", "/proc/nerkd-fuzz.jsonl"])
 
@@ -187,10 +196,8 @@ def test_convert_never_breaks(nerkd, tmp_path, data, extension, output, to):
         result = nerkd(*args)
     assert (tmp_path / "afile").read_text() == "keep"
     assert not list(tmp_path.rglob("*.part"))
-    if result.exit_code:
-        _one_line_failure(result)
+    if not _succeeded(result):
         return
-    CASES["exit 0"] += 1
     if target != "-" and to != "text":
         list(read_records(target, to))  # what was written reads back
 
@@ -204,10 +211,8 @@ def test_eval_never_breaks(nerkd, tmp_path, gold, pred, by_id, mode):
             "--mode", mode] + (["--by-id"] if by_id else [])
     with time_limit(20):
         result = nerkd(*args)
-    if result.exit_code:
-        _one_line_failure(result)
+    if not _succeeded(result):
         return
-    CASES["exit 0"] += 1
     assert "micro" in json.loads(result.stdout)
 
 
@@ -222,10 +227,8 @@ def test_blend_never_breaks(nerkd, tmp_path, gold, silver, schedule, epochs):
             "--schedule", schedule, "--epochs", str(epochs)]
     with time_limit(20):
         result = nerkd(*args)
-    if result.exit_code:
-        _one_line_failure(result)
+    if not _succeeded(result):
         return
-    CASES["exit 0"] += 1
     assert all("epoch" in row for row in result.jsonl())
 
 
@@ -242,11 +245,9 @@ def test_predict_never_breaks(nerkd, tmp_path, tiny_tagger, data, extension, to)
     with time_limit(60):
         result = nerkd("predict", _write(tmp_path, f"in{extension}", data),
                        "--model", tiny_tagger, "-o", out)
-    if result.exit_code:
-        _one_line_failure(result)
+    if not _succeeded(result):
         assert not out.exists()
         return
-    CASES["exit 0"] += 1
     assert all(r.tags is not None for r in read_records(out))
 
 
@@ -259,11 +260,9 @@ def test_train_never_breaks(nerkd, tmp_path, tiny_bert, data, extension):
     with time_limit(120):
         result = nerkd("train", _write(tmp_path, f"in{extension}", data), "-o", model,
                        "--model", tiny_bert, "--epochs", "1", "--force")
-    if result.exit_code:
-        _one_line_failure(result)
+    if not _succeeded(result):
         assert not model.exists()
         return
-    CASES["exit 0"] += 1
     assert json.loads((model / "nerkd.json").read_text())["labels"][0] == "O"
 
 
@@ -284,10 +283,8 @@ def test_annotate_never_breaks(nerkd, tmp_path, teacher, data, extension):
         result = nerkd("annotate", _write(tmp_path, f"in{extension}", data), "-o", out,
                        "--base-url", teacher.base_url, "--model", "m", "--retries", "0",
                        "--call-log", tmp_path / "calls.sqlite")
-    if result.exit_code:
-        _one_line_failure(result)
+    if not _succeeded(result):
         return
-    CASES["exit 0"] += 1
     assert all(r.source == "silver" or r.tags is not None for r in read_records(out))
 
 
