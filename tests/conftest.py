@@ -93,6 +93,18 @@ def tiny_tagger(tiny_bert, tmp_path_factory) -> Path:
     return build_tiny_tagger(tiny_bert, tmp_path_factory.mktemp("tiny-tagger"))
 
 
+@pytest.fixture(scope="session")
+def teacher_model(tiny_bert, tmp_path_factory) -> Path:
+    """A tiny BERT trained until it tags ``pattern_sentences`` right (PER and LOC)."""
+    from nerkd.core.train import TrainConfig, train
+    from tiny import pattern_sentences
+
+    out = tmp_path_factory.mktemp("teacher") / "model"
+    config = TrainConfig(model=str(tiny_bert), epochs=6, batch_size=8, lr=3e-3)
+    list(train(pattern_sentences(120, 0), config, out, pattern_sentences(30, 1)))
+    return out
+
+
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):
     """Each test gets its own call log home and no OpenAI settings from the environment."""

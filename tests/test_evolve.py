@@ -221,7 +221,7 @@ def test_bad_arguments_are_one_line_errors(nerkd, data, tiny_bert):
 
 
 def test_a_copy_with_a_word_changed_is_a_duplicate():
-    from nerkd.core.evolve import _near_duplicate, _words
+    from nerkd.core.evolve_write import _near_duplicate, _words
 
     seen = [_words("The newspaper said Weizman met Arafat in the village of Caesarea on Monday")]
     assert _near_duplicate(_words("The newspaper said Weizman met Arafat in the village of "

@@ -1,41 +1,20 @@
 """`annotate --teacher hf`: a trained tiny token classifier as the teacher."""
 
 import json
-import random
 
 import pytest
 
 from nerkd.core.formats import write_records
-from nerkd.core.records import make_record
-from nerkd.core.train import TrainConfig, train
-
-NAMES = ["john", "smith", "peter", "blackburn"]
-PLACES = ["london", "paris", "germany", "france"]
-
-
-def _sentences(n: int, seed: int) -> list:
-    rng = random.Random(seed)
-    return [make_record(["the", rng.choice(NAMES), "said", "in", rng.choice(PLACES)],
-                        ["O", "B-PER", "O", "O", "B-LOC"], id=f"s{seed}-{i}")
-            for i in range(n)]
-
-
-@pytest.fixture(scope="module")
-def teacher_model(tiny_bert, tmp_path_factory):
-    """A tiny BERT trained until it tags the pattern right (PER and LOC)."""
-    out = tmp_path_factory.mktemp("teacher") / "model"
-    config = TrainConfig(model=str(tiny_bert), epochs=6, batch_size=8, lr=3e-3)
-    list(train(_sentences(120, 0), config, out, _sentences(30, 1)))
-    return out
+from tiny import pattern_sentences
 
 
 @pytest.fixture
 def data(tmp_path):
     gold = tmp_path / "gold.jsonl"
-    write_records(_sentences(20, 2), gold)
+    write_records(pattern_sentences(20, 2), gold)
     unlabelled = tmp_path / "raw.jsonl"
     unlabelled.write_text("".join(json.dumps({"id": r.id, "tokens": r.tokens}) + "\n"
-                                  for r in _sentences(20, 2)))
+                                  for r in pattern_sentences(20, 2)))
     return gold, unlabelled
 
 
@@ -51,9 +30,31 @@ def test_the_model_labels_tokens_and_eval_scores_it(nerkd, teacher_model, data, 
     assert {(r["meta"]["backend"], r["meta"]["teacher"]) for r in records} == {
         ("hf", str(teacher_model))}
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["annotated"] == 20 and report["calls"] == 0
+    assert report["annotated"] == 20 and (report["calls"], report["cached"]) == (20, 0)
     scored = nerkd("eval", gold, silver)
     assert json.loads(scored.stdout)["micro"]["f1"] > 0.9
+
+
+def test_a_rerun_reads_the_call_log_until_the_model_changes(nerkd, teacher_model, data,
+                                                            tmp_path):
+    _, raw = data
+    log = tmp_path / "calls.sqlite"
+
+    def run(name):
+        result = nerkd("annotate", raw, "--teacher", "hf", "--model", teacher_model,
+                       "--call-log", log, "--report", tmp_path / f"{name}.json")
+        assert result.exit_code == 0, result.stderr
+        report = json.loads((tmp_path / f"{name}.json").read_text())
+        return result.stdout, (report["calls"], report["cached"])
+
+    first, counts = run("first")
+    assert counts == (20, 0)
+    again, counts = run("again")
+    assert again == first and counts == (0, 20)
+    config = teacher_model / "config.json"  # same bytes, new mtime: it counts as retrained
+    config.write_text(config.read_text())
+    retrained, counts = run("retrained")
+    assert retrained == first and counts == (20, 0)
 
 
 def test_types_outside_the_schema_are_dropped_or_mapped(nerkd, teacher_model, data, tmp_path):
@@ -153,3 +154,18 @@ def test_ontonotes_types_in_the_schema_stay_themselves(nerkd, spacy_pipeline, tm
     assert result.exit_code == 0, result.stderr
     assert [(s["text"], s["label"]) for s in result.jsonl()[0]["spans"]] == [
         ("Peter Smith", "PERSON"), ("London", "GPE")]
+
+
+def test_a_spacy_rerun_is_cached_and_still_maps_afresh(nerkd, spacy_pipeline, tmp_path):
+    raw = tmp_path / "news.txt"
+    raw.write_text("Peter Smith flew to London.\n")
+    log, report = tmp_path / "calls.sqlite", tmp_path / "report.json"
+    runs = []
+    for mapping in ("GPE=LOC", "GPE=MISC"):
+        result = nerkd("annotate", raw, "--teacher", "spacy", "--model", spacy_pipeline,
+                       "--label-map", mapping, "--call-log", log, "--report", report)
+        assert result.exit_code == 0, result.stderr
+        stats = json.loads(report.read_text())
+        runs.append(([s["label"] for s in result.jsonl()[0]["spans"]],
+                     (stats["calls"], stats["cached"])))
+    assert runs == [(["PER", "LOC"], (1, 0)), (["PER", "MISC"], (0, 1))]

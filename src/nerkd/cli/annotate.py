@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 
@@ -30,11 +29,11 @@ def annotate(
     output: OutputOpt = "-",
     from_format: FromOpt = None,
     to_format: ToOpt = None,
-    teacher: Annotated[Literal["auto", "openai", "llamacpp", "hf", "spacy"], typer.Option("--teacher", help="auto: openai when --base-url or OPENAI_BASE_URL is set, else the embedded local model; hf: a token-classification model directory (--model DIR) tags the tokens itself (model-to-model distillation); spacy: an installed spaCy pipeline (--model NAME or path; OntoNotes types mapped to CoNLL's).")] = "auto",
-    model: Annotated[str | None, typer.Option("--model", help="Model name on the server, a .gguf file for llamacpp (default: embedded SmolLM2-135M-Instruct), a model directory for hf, or a spaCy pipeline name or path.")] = None,
+    teacher: teaching.TeacherOpt = "auto",
+    model: teaching.TeacherModelOpt = None,
     base_url: teaching.BaseUrlOpt = None,
     labels: teaching.LabelsOpt = None,
-    label_map: Annotated[str | None, typer.Option("--label-map", help="Map teacher labels to yours: PERSON=PER,COMPANY=ORG (unmapped out-of-schema labels are dropped).")] = None,
+    label_map: teaching.LabelMapOpt = None,
     examples: Annotated[str | None, typer.Option("--examples", help="Gold records to draw few-shot examples from.")] = None,
     shots: Annotated[int, typer.Option("--shots", min=0, help="Few-shot examples per prompt.")] = 3,
     similar: Annotated[bool, flag("--similar", "Pick the examples most similar to each text (else a seeded draw).")] = False,
@@ -69,6 +68,7 @@ def annotate(
     from nerkd.core.calllog import CallLog
     from nerkd.core.formats import output_format, read_records, write_records
     from nerkd.core.io import check_output
+    from nerkd.core.model_teacher import load_model_teacher
     from nerkd.core.prompt import PromptBuilder, load_template, pick_examples, read_labels
     from nerkd.core.teachers import make_teacher
 
@@ -77,8 +77,9 @@ def annotate(
     notice_stdin(input)
     label_set = read_labels(labels)
     backend = teaching.pick_backend(teacher, base_url)
-    if backend in ("hf", "spacy"):
-        labeller = _model_teacher(backend, model, label_set, _label_map(label_map), keep_gold)
+    if backend in teaching.MODEL_BACKENDS:
+        labeller = load_model_teacher(backend, model, label_set, teaching.label_map(label_map),
+                                      CallLog(call_log), keep_gold)
         silver = labeller.run(read_records(input, from_format))
         write_records(silver, output, output_format(output, to_format))
         _finish(labeller.stats.as_json(), report, min_annotated)
@@ -89,7 +90,7 @@ def annotate(
     options = AnnotateOptions(
         concurrency=concurrency, temperature=temperature, votes=votes, retries=retries,
         max_tokens=max_tokens, max_cost=max_cost, price_in=price_in, price_out=price_out,
-        label_map=_label_map(label_map), fuzzy=fuzzy, keep_gold=keep_gold,
+        label_map=teaching.label_map(label_map), fuzzy=fuzzy, keep_gold=keep_gold,
         similar_shots=shots if similar else 0, seed=seed)
     annotator = Annotator(make_teacher(backend, model, base_url, timeout, seed), builder,
                           CallLog(call_log), options)
@@ -103,53 +104,6 @@ def annotate(
         records = annotator.run(read_records(input, from_format), on_done=count)
         write_records(records, output, output_format(output, to_format))
     _finish(annotator.stats.as_json(), report, min_annotated)
-
-
-def _model_teacher(backend: str, model: str | None, labels: dict[str, str],
-                   label_map: dict[str, str], keep_gold: bool) -> Any:
-    """``--teacher hf`` or ``spacy``: a trained model finds the entities itself (no prompt)."""
-    from nerkd.core import model_teacher as teachers
-    from nerkd.core.errors import NerkdError
-
-    if model is None:
-        what = "a token-classification model" if backend == "hf" else "a spaCy pipeline"
-        raise NerkdError(f"--teacher {backend} needs --model {'DIR' if backend == 'hf' else 'NAME'} ({what})")
-    if backend == "hf":
-        from nerkd.core.predict import load_tagger
-
-        labeller = teachers.tagger_labeller(load_tagger(model))
-    else:
-        labeller = teachers.spacy_labeller(_load_spacy(model))
-        shipped = {k: v for k, v in teachers.ONTONOTES_TO_CONLL.items() if k not in labels}
-        label_map = {**shipped, **label_map}  # yours win; a type in --labels stays itself
-    return teachers.ModelTeacher(labeller, backend, model, labels, label_map, keep_gold)
-
-
-def _load_spacy(name: str) -> Any:
-    from nerkd.core.errors import NerkdError
-
-    try:
-        import spacy
-    except ImportError:
-        raise NerkdError("--teacher spacy needs spaCy: pip install 'nerkd[spacy]'") from None
-    try:
-        return spacy.load(name)
-    except (OSError, ValueError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise NerkdError(f"{name}: cannot load the spaCy pipeline: {first}") from None
-
-
-def _label_map(spec: str | None) -> dict[str, str]:
-    from nerkd.core.errors import NerkdError
-
-    if not spec:
-        return {}
-    if Path(spec).exists():
-        spec = ",".join(Path(spec).read_text(encoding="utf-8").split())
-    pairs = [item.split("=", 1) for item in spec.split(",") if item.strip()]
-    if any(len(pair) != 2 for pair in pairs):
-        raise NerkdError(f"--label-map wants FROM=TO pairs, got {spec!r}")
-    return {source.strip().upper(): target.strip().upper() for source, target in pairs}
 
 
 def _finish(stats: dict[str, Any], report: str | None, min_annotated: float) -> None:

@@ -1,13 +1,14 @@
-"""``nerkd evolve``: EvoKD, the teacher studies the student's mistakes and writes data."""
+"""``nerkd evolve``: EvoKD, the teacher studies the student's mistakes and writes (or labels)
+data aimed at them."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
 from nerkd.cli import teaching
-from nerkd.cli.common import DeviceOpt, SeedOpt, info, positive, warn, write_json
+from nerkd.cli.common import DeviceOpt, SeedOpt, fail, info, positive, warn, write_json
 
 
 def evolve(
@@ -17,12 +18,14 @@ def evolve(
     rounds: Annotated[int, typer.Option("--rounds", min=0, help="Rounds of teaching; the student trains rounds+1 times.")] = 3,
     per_round: Annotated[int, typer.Option("--per-round", min=1, help="Synthetic samples added per round (at most).")] = 20,
     per_call: Annotated[int, typer.Option("--per-call", min=1, help="Samples asked for in one request.")] = 5,
-    control: Annotated[Literal["targeted", "random"], typer.Option("--control", help="random: same budget, no error analysis (a baseline for targeting).")] = "targeted",
+    control: Annotated[Literal["targeted", "random"], typer.Option("--control", help="random: same budget, no error analysis, or with --pool a random pick (a baseline for targeting).")] = "targeted",
+    pool: Annotated[str | None, typer.Option("--pool", help="Unlabelled text (one per line, JSONL or CoNLL; tags are ignored): each round the teacher labels the --per-round sentences nearest to the student's dev errors instead of writing new ones. Needed by hf and spacy teachers.")] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Records synthetic samples must not repeat (e.g. test data); dev is always excluded.")] = None,
     teacher: teaching.TeacherOpt = "auto",
     model: teaching.TeacherModelOpt = None,
     base_url: teaching.BaseUrlOpt = None,
     labels: teaching.LabelsOpt = None,
+    label_map: teaching.LabelMapOpt = None,
     concurrency: teaching.ConcurrencyOpt = 8,
     timeout: teaching.TimeoutOpt = 120.0,
     retries: teaching.RetriesOpt = 5,
@@ -38,44 +41,61 @@ def evolve(
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
 ) -> None:
-    """Grow a training pool round by round with samples the teacher writes at the student's
-    weaknesses (EvoKD, Liu et al. 2024); print the last round's metrics as JSON.
+    """Grow a training pool round by round with samples aimed at the student's weaknesses
+    (EvoKD, Liu et al. 2024); print the last round's metrics as JSON.
 
     Each round: train the student on the pool, score it on dev, show the teacher what it got
     wrong and right, ask for an analysis, then for new labelled sentences (easy and hard);
-    valid unseen ones join the pool. Killed runs resume from the last finished round, and the
-    call log (default RUN_DIR/calls.sqlite) answers what was already asked. Exit code 3: a
-    budget stopped the run. Example: nerkd evolve --seed-data seed.conll --dev dev.conll -o run
+    valid unseen ones join the pool. With --pool, the teacher instead labels the pool
+    sentences closest to the dev sentences the student got wrong (by the student's own
+    sentence vectors, each error in turn taking its nearest), which any teacher can do.
+    Killed runs resume from the last finished round, and the call log (default
+    RUN_DIR/calls.sqlite) answers what was already asked. Exit code 3: a budget stopped the
+    run. Example: nerkd evolve --seed-data seed.conll --dev dev.conll -o run
     """
     from pathlib import Path
 
     from nerkd.core.calllog import CallLog
-    from nerkd.core.calls import Caller, CallOptions, CallStats
     from nerkd.core.errors import NerkdError
     from nerkd.core.evolve import EvolveOptions, Evolver
     from nerkd.core.evolve_task import NerTask
     from nerkd.core.formats import read_records
     from nerkd.core.prompt import read_labels
     from nerkd.core.student import resolve_model
-    from nerkd.core.teachers import make_teacher
     from nerkd.core.train import TrainConfig
 
     seeds = list(read_records(seed_data))
     label_set = read_labels(labels)
-    caller = Caller(
-        make_teacher(teaching.pick_backend(teacher, base_url), model, base_url, timeout, seed),
-        CallLog(call_log or Path(output) / "calls.sqlite"),
-        CallOptions(concurrency=concurrency, retries=retries, max_tokens=max_tokens,
-                    max_cost=max_cost, price_in=price_in, price_out=price_out, seed=seed),
-        CallStats())
+    backend = teaching.pick_backend(teacher, base_url)
+    if pool is None and backend in teaching.MODEL_BACKENDS:
+        raise fail(f"--teacher {backend} labels but cannot write: give it --pool FILE of "
+                   "unlabelled text to pick sentences from")
+    log = CallLog(call_log or Path(output) / "calls.sqlite")
     config = TrainConfig(model=resolve_model(student), epochs=epochs, lr=lr,
                          batch_size=batch_size, seed=seed, device=device,
                          labels=list(label_set))
     options = EvolveOptions(rounds=rounds, per_round=per_round, per_call=per_call,
                             control=control, seed=seed)
-    held_out = [r for path in exclude or [] for r in read_records(path)]
-    evolver = Evolver(NerTask(label_set, [r for r in seeds if r.spans]), caller, config,
-                      options, output, list(read_records(dev)), held_out)
+    dev_records = list(read_records(dev))
+    held_out = [*dev_records, *(r for path in exclude or [] for r in read_records(path))]
+    task = NerTask(label_set, [r for r in seeds if r.spans])
+    calls = dict(concurrency=concurrency, retries=retries, max_tokens=max_tokens,
+                 max_cost=max_cost, price_in=price_in, price_out=price_out, seed=seed)
+    if pool is not None:
+        from nerkd.core.evolve_select import Selector
+
+        labeller = _labeller(backend, model, base_url, timeout, label_set,
+                             teaching.label_map(label_map), log, seeds, calls)
+        source = Selector(list(read_records(pool)), labeller, options, held_out)
+    else:
+        from nerkd.core.calls import Caller, CallOptions, CallStats
+        from nerkd.core.evolve_write import Writer
+        from nerkd.core.teachers import make_teacher
+
+        caller = Caller(make_teacher(backend, model, base_url, timeout, seed), log,
+                        CallOptions(**calls), CallStats())
+        source = Writer(task, caller, options, Path(output), held_out)
+    evolver = Evolver(task, source, config, options, output, dev_records)
     last = None
     for metrics in evolver.run(seeds):
         last = metrics
@@ -87,10 +107,29 @@ def evolve(
         warn(f"no curve.png: {error}")
     finished = evolver.finished()
     write_json(finished[-1] if finished else {})
-    if caller.stats.stopped:
-        warn(f"stopped early: {caller.stats.stopped}; rerun with a larger budget to go on "
+    if evolver.stopped:
+        warn(f"stopped early: {evolver.stopped}; rerun with a larger budget to go on "
              "from the last finished round")
         raise typer.Exit(teaching.EXIT_BUDGET)
     if last is None:
         info("nothing to do: every round is finished")
 
+
+
+def _labeller(backend: str, model: str | None, base_url: str | None, timeout: float,
+              labels: dict[str, str], label_map: dict[str, str], log: Any,
+              seeds: list[Any], calls: dict[str, Any]) -> Any:
+    """The teacher that labels picked sentences: a trained model, or an LLM prompted with
+    three of the seed sentences as examples."""
+    if backend in teaching.MODEL_BACKENDS:
+        from nerkd.core.model_teacher import load_model_teacher
+
+        return load_model_teacher(backend, model, labels, label_map, log)
+    from nerkd.core.annotate import AnnotateOptions, Annotator
+    from nerkd.core.prompt import PromptBuilder, pick_examples
+    from nerkd.core.teachers import make_teacher
+
+    examples = pick_examples([r for r in seeds if r.tags is not None], 3, calls["seed"])
+    return Annotator(make_teacher(backend, model, base_url, timeout, calls["seed"]),
+                     PromptBuilder(labels=labels, examples=examples), log,
+                     AnnotateOptions(label_map=label_map, **calls))

@@ -12,8 +12,9 @@ from nerkd.cli import common
 EXIT_BUDGET = 3  # a token or cost budget stopped the run; its output is valid so far
 
 
-TeacherOpt = Annotated[Literal["auto", "openai", "llamacpp"], typer.Option("--teacher", help="auto: openai when --base-url or OPENAI_BASE_URL is set, else the embedded local model.")]
-TeacherModelOpt = Annotated[str | None, typer.Option("--model", help="Model name on the server, or a .gguf file for llamacpp (default: embedded SmolLM2-135M-Instruct).")]
+TeacherOpt = Annotated[Literal["auto", "openai", "llamacpp", "hf", "spacy"], typer.Option("--teacher", help="auto: openai when --base-url or OPENAI_BASE_URL is set, else the embedded local model; hf: a token-classification model directory (--model DIR) tags the tokens itself (model-to-model distillation); spacy: an installed spaCy pipeline (--model NAME or path; OntoNotes types mapped to CoNLL's).")]
+TeacherModelOpt = Annotated[str | None, typer.Option("--model", help="Model name on the server, a .gguf file for llamacpp (default: embedded SmolLM2-135M-Instruct), a model directory for hf, or a spaCy pipeline name or path.")]
+LabelMapOpt = Annotated[str | None, typer.Option("--label-map", help="Map teacher labels to yours: PERSON=PER,COMPANY=ORG, or a file of such pairs (unmapped out-of-schema labels are dropped).")]
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (key from OPENAI_API_KEY).")]
 LabelsOpt = Annotated[str | None, typer.Option("--labels", help="Entity types: PER,ORG,... or a file of 'LABEL: description' lines (default: CoNLL-2003).")]
 ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, help="Requests in flight.")]
@@ -26,7 +27,26 @@ PriceOutOpt = Annotated[float, typer.Option("--price-out", min=0.0, help="Price 
 CallLogOpt = Annotated[str | None, typer.Option("--call-log", help="SQLite call log: cache and resume journal (default ~/.cache/nerkd/calls.sqlite, or $NERKD_HOME).")]
 
 
+MODEL_BACKENDS = ("hf", "spacy")  # trained models: they label, they cannot write
+
+
 def pick_backend(teacher: str, base_url: str | None) -> str:
     if teacher != "auto":
         return teacher
     return "openai" if base_url or os.environ.get("OPENAI_BASE_URL") else "llamacpp"
+
+
+def label_map(spec: str | None) -> dict[str, str]:
+    """``--label-map``: FROM=TO pairs, comma- or whitespace-separated, or a file of them."""
+    from pathlib import Path
+
+    from nerkd.core.errors import NerkdError
+
+    if not spec:
+        return {}
+    if Path(spec).exists():
+        spec = ",".join(Path(spec).read_text(encoding="utf-8").split())
+    pairs = [item.split("=", 1) for item in spec.split(",") if item.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise NerkdError(f"--label-map wants FROM=TO pairs, got {spec!r}")
+    return {source.strip().upper(): target.strip().upper() for source, target in pairs}

@@ -4,18 +4,24 @@ pipeline.
 No prompt and no parsing: the model finds entities in each record itself; their types are
 mapped into the label schema (``label_map``), types outside it are dropped and counted, and of
 overlapping entities the longest wins. The output is silver with the same provenance keys as
-an LLM teacher's.
+an LLM teacher's. The model's raw entities go into the call log, keyed by the model's
+fingerprint and the record's words, so a re-run labels only what it has not seen.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from nerkd.core.calllog import CallLog, call_key
+from nerkd.core.errors import NerkdError
 from nerkd.core.offsets import snap_to_tokens
 from nerkd.core.predict import Tagger
 from nerkd.core.records import Record
@@ -39,18 +45,21 @@ CHUNK = 2048  # records tagged together: batches sort well, memory stays flat
 class ModelTeacherStats:
     """What happened, in the keys of an LLM teacher's summary and ``--report``: entities
     ``proposed``, ``aligned_model`` (kept), ``dropped_label`` (outside the schema) and
-    ``dropped_overlap``."""
+    ``dropped_overlap``; ``calls`` counts records the model labelled, ``cached`` those the
+    call log answered."""
 
     records: int = 0
     annotated: int = 0
     passed_through: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
     entities: Counter[str] = field(default_factory=Counter)
+    calls: int = 0
+    cached: int = 0
     seconds: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
-        no_calls = {"calls": 0, "cached": 0, "retries": 0, "prompt_tokens": 0,
-                    "completion_tokens": 0, "cost": 0.0, "stopped": None, "parse_failures": 0}
+        no_calls = {"retries": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0,
+                    "stopped": None, "parse_failures": 0}
         return {**self.__dict__, **no_calls, "entities": dict(sorted(self.entities.items()))}
 
 
@@ -58,10 +67,14 @@ class ModelTeacher:
     """Labels records with one model, mapping its types into ``labels``."""
 
     def __init__(self, labeller: Labeller, backend: str, name: str, labels: Collection[str],
-                 label_map: Mapping[str, str] | None = None, keep_gold: bool = False) -> None:
+                 label_map: Mapping[str, str] | None = None, keep_gold: bool = False,
+                 log: CallLog | None = None, fingerprint: str | None = None) -> None:
         self.labeller, self.backend, self.model = labeller, backend, name
         self.labels, self.label_map = set(labels), dict(label_map or {})
         self.keep_gold = keep_gold
+        # No fingerprint (a pipeline built in memory): nothing identifies it, so no caching.
+        self.log = log if fingerprint else None
+        self.fingerprint = fingerprint or ""
         self.stats = ModelTeacherStats()
 
     def run(self, records: Iterable[Record]) -> Iterator[Record]:
@@ -72,7 +85,7 @@ class ModelTeacher:
         while chunk := list(itertools.islice(iterator, CHUNK)):
             self.stats.records += len(chunk)
             todo = [r for r in chunk if r.tokens and not self._kept(r)]
-            found = iter(self.labeller(todo))
+            found = iter(self._label(todo))
             for record in chunk:
                 if self._kept(record):
                     self.stats.passed_through += 1
@@ -80,6 +93,31 @@ class ModelTeacher:
                 elif record.tokens:
                     yield self._silver(record, next(found))
             self.stats.seconds = time.perf_counter() - started
+
+    def _label(self, records: list[Record]) -> list[list[TokenSpan]]:
+        """The model's own entities per record: from the call log where this model (same
+        fingerprint) already labelled the same words, else from the model, then logged."""
+        if self.log is None:
+            self.stats.calls += len(records)
+            return self.labeller(records)
+        keys = [call_key(self.backend, self.fingerprint, [],
+                         {"tokens": r.tokens, "text": r.text}) for r in records]
+        logged = [self.log.get(key) for key in keys]
+        missing = [record for record, hit in zip(records, logged) if hit is None]
+        fresh = iter(self.labeller(missing) if missing else [])
+        found, rows = [], []
+        for record, key, hit in zip(records, keys, logged):
+            if hit is None:
+                spans = next(fresh)
+                answer = json.dumps([list(span) for span in spans], ensure_ascii=False)
+                rows.append((key, self.backend, self.model, {"tokens": record.tokens}, [answer]))
+            else:
+                spans = [TokenSpan(*span) for span in json.loads(hit["answers"][0])]
+            found.append(spans)
+        self.log.put_many(rows)
+        self.stats.calls += len(missing)
+        self.stats.cached += len(records) - len(missing)
+        return found
 
     def _kept(self, record: Record) -> bool:
         return self.keep_gold and record.tags is not None
@@ -132,3 +170,46 @@ def spacy_labeller(nlp: Any) -> Labeller:
         return found
 
     return label
+
+
+def load_model_teacher(backend: str, model: str | None, labels: Collection[str],
+                       label_map: Mapping[str, str], log: CallLog | None = None,
+                       keep_gold: bool = False) -> ModelTeacher:
+    """``--teacher hf`` (a token-classification model directory) or ``spacy`` (an installed
+    pipeline, its OntoNotes types mapped to CoNLL's unless ``labels`` names them)."""
+    if model is None:
+        what = ("DIR (a token-classification model)" if backend == "hf"
+                else "NAME (a spaCy pipeline)")
+        raise NerkdError(f"--teacher {backend} needs --model {what}")
+    if backend == "hf":
+        from nerkd.core.predict import load_tagger
+
+        tagger = load_tagger(model)
+        return ModelTeacher(tagger_labeller(tagger), backend, model, labels, label_map,
+                            keep_gold, log, fingerprint(Path(model)))
+    nlp = _load_spacy(model)
+    shipped = {k: v for k, v in ONTONOTES_TO_CONLL.items() if k not in labels}
+    label_map = {**shipped, **label_map}  # yours win; a type in labels stays itself
+    where = Path(nlp.path) if getattr(nlp, "path", None) else None
+    return ModelTeacher(spacy_labeller(nlp), backend, model, labels, label_map, keep_gold,
+                        log, fingerprint(where) if where else None)
+
+
+def _load_spacy(name: str) -> Any:
+    try:
+        import spacy
+    except ImportError:
+        raise NerkdError("--teacher spacy needs spaCy: pip install 'nerkd[spacy]'") from None
+    try:
+        return spacy.load(name)
+    except (OSError, ValueError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise NerkdError(f"{name}: cannot load the spaCy pipeline: {first}") from None
+
+
+def fingerprint(directory: Path) -> str:
+    """What identifies a model on disk for the call log: every file's name, size and mtime
+    (retraining into the same directory changes it; reading the weights would be slow)."""
+    entries = sorted((str(path.relative_to(directory)), path.stat().st_size,
+                      path.stat().st_mtime_ns) for path in directory.rglob("*") if path.is_file())
+    return hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:16]

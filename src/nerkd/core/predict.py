@@ -34,6 +34,26 @@ class Tagger:
                 self._tag_batch([windows[i] for i in batch], tags)
         return [to_iob2(t) for t in tags]
 
+    def sentence_vectors(self, sentences: Sequence[Sequence[str]]) -> Any:
+        """Unit-length vectors, one per sentence: the mean of the encoder's last hidden layer
+        over the sentence's subword tokens (over all its windows), on the CPU."""
+        import torch
+
+        windows = encode(self.tokenizer, sentences, self.max_length)
+        total = torch.zeros(len(sentences), self.network.config.hidden_size)
+        self.network.eval()
+        with torch.inference_mode(), self._autocast():
+            for batch in length_batches([len(w.input_ids) for w in windows], self.batch_size):
+                chosen = [windows[i] for i in batch]
+                inputs = collate([w.input_ids for w in chosen], self.tokenizer.pad_token_id)
+                inputs = {k: v.to(self.device) for k, v in inputs.items()}
+                hidden = self.network(**inputs, output_hidden_states=True).hidden_states[-1]
+                mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                means = ((hidden * mask).sum(1) / mask.sum(1)).float().cpu()
+                for window, vector in zip(chosen, means):
+                    total[window.item] += vector
+        return torch.nn.functional.normalize(total, dim=-1)
+
     def _tag_batch(self, windows: list[Window], tags: list[list[str]]) -> None:
         inputs = collate([w.input_ids for w in windows], self.tokenizer.pad_token_id)
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
