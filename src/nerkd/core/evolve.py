@@ -50,6 +50,7 @@ class RoundMetrics:
     synthetic: int  # records the teacher made (written or labelled) in this round's pool
     dev_f1: float
     dev_per_type: dict[str, float]
+    test_f1: float | None = None  # held-out score: nothing of test is shown to the teacher
     accepted: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     calls: int = 0
@@ -86,10 +87,14 @@ class Evolver:
     """One EvoKD run: a task, a source of samples, a student config, a run directory."""
 
     def __init__(self, task: EvolveTask, teaching: Teaching, student: TrainConfig,
-                 options: EvolveOptions, run_dir: str | Path, dev: Sequence[Record]) -> None:
+                 options: EvolveOptions, run_dir: str | Path, dev: Sequence[Record],
+                 test: Sequence[Record] = ()) -> None:
         self.task, self.teaching, self.student = task, teaching, student
-        self.options, self.run_dir, self.dev = options, Path(run_dir), list(dev)
+        self.options, self.run_dir = options, Path(run_dir)
+        self.dev, self.test = list(dev), list(test)
         require_labels(self.dev, "--dev")
+        if self.test:
+            require_labels(self.test, "--test")
 
     def run(self, seed_data: Sequence[Record]) -> Iterator[RoundMetrics]:
         """Metrics of each round finished in this call (earlier ones are kept on disk)."""
@@ -146,6 +151,9 @@ class Evolver:
         metrics = RoundMetrics(
             number, len(pool), sum(r.source in ("synthetic", "silver") for r in pool),
             scores["micro"]["f1"], {k: v["f1"] for k, v in scores["per_type"].items()})
+        if self.test:
+            tested = self.task.score(self.test, list(predict(self.test, tagger)))
+            metrics.test_f1 = tested["micro"]["f1"]
         if number < self.options.rounds:
             view = RoundView(number, pool, self.dev, predicted, scores, tagger)
             added, rejected = self.teaching.new_samples(view)

@@ -14,8 +14,8 @@ from nerkd.core.errors import NerkdError
 from nerkd.core.io import open_output
 
 
-def figure(rows: int = 1, columns: int = 1,
-           size: tuple[float, float] = (7, 4.5)) -> tuple[Any, Any]:
+def figure(rows: int = 1, columns: int = 1, size: tuple[float, float] = (7, 4.5),
+           sharey: bool = False) -> tuple[Any, Any]:
     """An off-screen figure and its axes."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -24,7 +24,7 @@ def figure(rows: int = 1, columns: int = 1,
         raise NerkdError("plots need matplotlib: pip install 'nerkd[plot]'") from None
     drawing = Figure(figsize=size, tight_layout=True)
     FigureCanvasAgg(drawing)
-    return drawing, drawing.subplots(rows, columns)
+    return drawing, drawing.subplots(rows, columns, sharey=sharey)
 
 
 def save(drawing: Any, path: str | Path) -> None:
@@ -33,21 +33,46 @@ def save(drawing: Any, path: str | Path) -> None:
         drawing.savefig(stream, format="png", dpi=100)
 
 
-def line_plot(series: Mapping[str, Sequence[tuple[float, float]]], path: str | Path, *,
-              xlabel: str, ylabel: str, title: str = "", logx: bool = False) -> None:
+Series = Mapping[str, Sequence[tuple[float, float]]]
+
+
+def line_plot(series: Series, path: str | Path, *, xlabel: str, ylabel: str, title: str = "",
+              logx: bool = False) -> None:
     """One line per named series of (x, y) points."""
     drawing, axes = figure()
+    _lines(axes, series, xlabel=xlabel, ylabel=ylabel, title=title, logx=logx)
+    save(drawing, path)
+
+
+def panel_plot(panels: Mapping[str, Series], path: str | Path, *, xlabel: str, ylabel: str,
+               logx: bool = False) -> None:
+    """Side by side panels (titled by their names) of line plots sharing the y axis."""
+    drawing, axes = figure(1, len(panels), size=(4.5 * len(panels), 4), sharey=True)
+    for axis, (name, series) in zip(_flat(axes), panels.items()):
+        _lines(axis, series, xlabel=xlabel, ylabel=ylabel, title=name, logx=logx)
+    save(drawing, path)
+
+
+def _lines(axes: Any, series: Series, *, xlabel: str, ylabel: str, title: str,
+           logx: bool) -> None:
+    colours: dict[str, str] = {}  # "x (dev)" is drawn dashed in the colour of "x (test)"
     for name, points in series.items():
         if points:
             xs, ys = zip(*points)
-            axes.plot(xs, ys, "o-", label=name)
+            base = name.removesuffix(" (dev)").removesuffix(" (test)")
+            colour = colours.setdefault(base, f"C{len(colours)}")
+            style = "o--" if name.endswith(" (dev)") else "o-"
+            axes.plot(xs, ys, style, label=name, color=colour)
     if logx:
         axes.set_xscale("log")
     axes.set(xlabel=xlabel, ylabel=ylabel, title=title)
     axes.grid(alpha=0.3)
     if series:
         axes.legend(fontsize="small")
-    save(drawing, path)
+
+
+def _flat(axes: Any) -> list[Any]:
+    return list(axes.flat) if hasattr(axes, "flat") else [axes]
 
 
 def eval_plot(report: Mapping[str, Any], path: str | Path) -> None:
