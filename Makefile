@@ -13,7 +13,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test,plot,spacy]'
+	$(BIN)/python -m pip install --quiet -e '.[test,plot,spacy,onnx]'
 	@echo "nerkd: installing llama-cpp-python (the embedded teacher's runtime). Without a cached"
 	@echo "nerkd: wheel it compiles from source: about 4 to 10 minutes on 2 cores; output follows."
 	$(BIN)/python -m pip install --progress-bar off -e '.[local]'

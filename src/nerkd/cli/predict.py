@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -35,10 +35,12 @@ def predict(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")] = 32,
     max_length: Annotated[int, typer.Option("--max-length", min=MIN_MAX_LENGTH, help="Subwords per window.")] = 256,
     device: DeviceOpt = "auto",
+    runtime: Annotated[Literal["torch", "onnx"], typer.Option("--runtime", help="onnx: an int8 ONNX Runtime graph on the CPU, exported into MODEL/onnx/ on first use (needs nerkd[onnx]; tags may differ from torch's on a few tokens).")] = "torch",
 ) -> None:
     """Tag records with entities: tags and character-offset spans, in input order.
 
-    Example: nerkd predict news.txt --model model > tagged.jsonl
+    Example: nerkd predict news.txt --model model > tagged.jsonl; on CPUs, --runtime onnx
+    is faster (int8).
     """
     from nerkd.core.formats import output_format, read_records, write_records
     from nerkd.core.io import check_output
@@ -47,7 +49,7 @@ def predict(
 
     check_output(output)
     notice_stdin(input)
-    tagger = load_tagger(model, device, batch_size, max_length)
+    tagger = load_tagger(model, device, batch_size, max_length, runtime)
     records = run(read_records(input, from_format), tagger, name=model)
     with progress() as bar:  # moves as core hands over each tagged chunk (2048 records)
         task = bar.add_task("tagging", total=None)

@@ -10,7 +10,6 @@ fingerprint and the record's words, so a re-run labels only what it has not seen
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import time
@@ -25,6 +24,7 @@ from nerkd.core.errors import NerkdError
 from nerkd.core.offsets import snap_to_tokens
 from nerkd.core.predict import Tagger
 from nerkd.core.records import Record
+from nerkd.core.student import model_fingerprint
 from nerkd.core.tags import TokenSpan, iob2_spans, spans_to_iob2
 
 # Entities (with the model's own type names) per record, for a batch of records.
@@ -186,13 +186,13 @@ def load_model_teacher(backend: str, model: str | None, labels: Collection[str],
 
         tagger = load_tagger(model)
         return ModelTeacher(tagger_labeller(tagger), backend, model, labels, label_map,
-                            keep_gold, log, fingerprint(Path(model)))
+                            keep_gold, log, model_fingerprint(Path(model)))
     nlp = _load_spacy(model)
     shipped = {k: v for k, v in ONTONOTES_TO_CONLL.items() if k not in labels}
     label_map = {**shipped, **label_map}  # yours win; a type in labels stays itself
     where = Path(nlp.path) if getattr(nlp, "path", None) else None
     return ModelTeacher(spacy_labeller(nlp), backend, model, labels, label_map, keep_gold,
-                        log, fingerprint(where) if where else None)
+                        log, model_fingerprint(where) if where else None)
 
 
 def _load_spacy(name: str) -> Any:
@@ -206,10 +206,3 @@ def _load_spacy(name: str) -> Any:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise NerkdError(f"{name}: cannot load the spaCy pipeline: {first}") from None
 
-
-def fingerprint(directory: Path) -> str:
-    """What identifies a model on disk for the call log: every file's name, size and mtime
-    (retraining into the same directory changes it; reading the weights would be slow)."""
-    entries = sorted((str(path.relative_to(directory)), path.stat().st_size,
-                      path.stat().st_mtime_ns) for path in directory.rglob("*") if path.is_file())
-    return hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:16]

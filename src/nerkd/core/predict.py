@@ -72,15 +72,26 @@ class Tagger:
 
 
 def load_tagger(model: str, device: str = "auto", batch_size: int = 32,
-                max_length: int = 256) -> Tagger:
-    """A tagger for a model directory trained by nerkd or elsewhere (IOB2 labels)."""
+                max_length: int = 256, runtime: str = "torch") -> Tagger:
+    """A tagger for a model directory trained by nerkd or elsewhere (IOB2 labels).
+    ``runtime="onnx"``: the int8 ONNX Runtime graph on the CPU (see ``core.onnx_runtime``)."""
+    from pathlib import Path
+
+    from nerkd.core.errors import NerkdError
     from nerkd.core.student import load_tokenizer, load_trained, pick_device, resolve_model
 
     path = resolve_model(model)
+    if runtime == "onnx" and device.startswith("cuda"):
+        raise NerkdError("--runtime onnx runs on the CPU: drop --device or use --device cpu")
     network, labels = load_trained(path)
-    target = pick_device(device)
-    return Tagger(network.to(target), load_tokenizer(path), labels, target, batch_size,
-                  max_length)
+    target = pick_device("cpu" if runtime == "onnx" else device)
+    if runtime == "onnx":
+        from nerkd.core.onnx_runtime import OnnxNetwork, int8_graph
+
+        network = OnnxNetwork(int8_graph(Path(path), network), network.config)
+    else:
+        network = network.to(target)
+    return Tagger(network, load_tokenizer(path), labels, target, batch_size, max_length)
 
 
 def predict(records: Iterable[Record], tagger: Tagger, chunk: int = 2048,

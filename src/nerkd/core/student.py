@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import os
 import re
 from collections import Counter
@@ -44,6 +46,16 @@ def resolve_model(model: str | None) -> str:
     if "/" not in model or model.startswith((".", "/")):
         raise NerkdError(f"{model}: no such model directory")
     return model  # a hub id, resolved from the local cache (HF_HUB_OFFLINE respected)
+
+
+def model_fingerprint(directory: Path) -> str:
+    """What identifies a model on disk, for caches: every file's name, size and mtime
+    (retraining into the same directory changes it; reading the weights would be slow).
+    The ``onnx/`` folder, a cache itself, is left out."""
+    entries = sorted((str(path.relative_to(directory)), path.stat().st_size,
+                      path.stat().st_mtime_ns) for path in directory.rglob("*")
+                     if path.is_file() and path.relative_to(directory).parts[0] != "onnx")
+    return hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:16]
 
 
 def label_list(tag_sequences: Iterable[list[str]]) -> list[str]:

@@ -1,0 +1,66 @@
+"""`predict --runtime onnx`: the int8 ONNX Runtime graph, exported once per model."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from nerkd.core.formats import write_records
+from tiny import pattern_sentences
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+
+@pytest.fixture
+def model(teacher_model, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(teacher_model, copy)
+    return copy
+
+
+@pytest.fixture
+def sentences(tmp_path):
+    path = tmp_path / "in.jsonl"
+    write_records(pattern_sentences(40, 9), path)
+    return path
+
+
+def _tags(result):
+    assert result.exit_code == 0, result.stderr
+    return [r["tags"] for r in result.jsonl()]
+
+
+def test_int8_tags_match_torch_and_the_graph_is_made_once(nerkd, model, sentences):
+    torch_tags = _tags(nerkd("predict", sentences, "--model", model, "--device", "cpu"))
+    onnx_tags = _tags(nerkd("predict", sentences, "--model", model, "--runtime", "onnx"))
+    assert onnx_tags == torch_tags
+    graph = model / "onnx" / "model.int8.onnx"
+    made = graph.stat().st_mtime_ns
+    assert json.loads((model / "onnx" / "source.json").read_text())["quantisation"]
+    assert _tags(nerkd("predict", sentences, "--model", model, "--runtime", "onnx")) == torch_tags
+    assert graph.stat().st_mtime_ns == made  # reused
+    weights = model / "model.safetensors"
+    os.utime(weights, ns=(made + 10**9, made + 10**9))  # as if retrained in place
+    assert _tags(nerkd("predict", sentences, "--model", model, "--runtime", "onnx")) == torch_tags
+    assert graph.stat().st_mtime_ns != made
+
+
+def test_the_graph_multiplies_in_int8(nerkd, model, sentences):
+    import onnx
+
+    _tags(nerkd("predict", sentences, "--model", model, "--runtime", "onnx"))
+    graph = onnx.load(model / "onnx" / "model.int8.onnx")
+    operators = {node.op_type for node in graph.graph.node}
+    assert {"DynamicQuantizeLinear", "MatMulInteger"} <= operators
+    int8 = [t for t in graph.graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert len(int8) >= 6  # the weights of every linear layer (2 layers x 6 + head)
+
+
+def test_onnx_on_a_gpu_is_refused_in_one_line(nerkd, model, sentences):
+    result = nerkd("predict", sentences, "--model", model, "--runtime", "onnx",
+                   "--device", "cuda")
+    assert result.exit_code == 1
+    assert result.stderr == ("nerkd: error: --runtime onnx runs on the CPU: drop --device or "
+                             "use --device cpu\n")
