@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from nerkd.cli.common import FromOpt, InputArg, OutputOpt, SchemeOpt, ToOpt, notice_stdin
 
 
@@ -11,16 +15,19 @@ def convert(
     from_format: FromOpt = None,
     to_format: ToOpt = None,
     scheme: SchemeOpt = "iob2",
+    label_field: Annotated[str, typer.Option("--label-field", help="JSONL field holding each document's class (text classification), written as label.")] = "label",
 ) -> None:
     """Convert records between JSONL, CoNLL and text, and between tag schemes.
 
     Input schemes (IOB1, IOB2, BIOES) are detected and normalised to IOB2; an I- tag after O
-    starts a new entity. Example: nerkd convert eng.train --to jsonl -o train.jsonl
+    starts a new entity. Example: nerkd convert eng.train --to jsonl -o train.jsonl; for
+    classification data whose class is in another field: nerkd convert bbc.jsonl
+    --label-field topic -o bbc-labelled.jsonl
     """
     from nerkd.core.formats import output_format, read_records, write_records
     from nerkd.core.io import check_output
 
     check_output(output)
     notice_stdin(input)
-    records = read_records(input, from_format)
+    records = read_records(input, from_format, label_field)
     write_records(records, output, output_format(output, to_format), scheme)

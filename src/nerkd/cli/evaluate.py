@@ -1,4 +1,5 @@
-"""``nerkd eval``: entity-level scores of predictions (or teacher silver) against gold."""
+"""``nerkd eval``: entity-level scores of predictions (or teacher silver) against gold, or
+class scores when the records are documents with a ``label``."""
 
 from __future__ import annotations
 
@@ -35,27 +36,38 @@ def evaluate(
 ) -> None:
     """Score predictions against gold: entity P/R/F1 per type, micro/macro, errors.
 
-    The JSON report goes to stdout; a table goes to stderr on a terminal. Example: nerkd eval test.conll predictions.jsonl --mode strict
+    Documents with a class (label) get accuracy, micro/macro and per-class P/R/F1 and a
+    confusion matrix instead. The JSON report goes to stdout; a table goes to stderr on a
+    terminal. Example: nerkd eval test.conll predictions.jsonl --mode strict
     """
     from nerkd.core.evaluate import evaluate_records
     from nerkd.core.formats import read_records
     from nerkd.core.io import check_output
+    from nerkd.core.tasks import task_of
 
     check_output(plot or "-")
     if gold == pred == "-":
         raise typer.BadParameter("only one of GOLD and PRED can be - (stdin)")
     notice_stdin(gold if gold == "-" else pred)
-    report = evaluate_records(
-        read_records(gold, gold_format), read_records(pred, pred_format), mode=mode, max_examples=examples,
-        names=(gold, pred), by_id=by_id,
-    )
+    gold_records = list(read_records(gold, gold_format))
+    if task_of(gold_records) == "classify":
+        from nerkd.core.tasks.classify import evaluate_label_records
+
+        report = evaluate_label_records(gold_records, read_records(pred, pred_format),
+                                        names=(gold, pred), by_id=by_id)
+    else:
+        report = evaluate_records(
+            gold_records, read_records(pred, pred_format), mode=mode, max_examples=examples,
+            names=(gold, pred), by_id=by_id,
+        )
     write_json(report)
     if plot:
-        from nerkd.core.plots import eval_plot
+        from nerkd.core.plots import confusion_plot, eval_plot
 
-        eval_plot(report, plot)
+        (confusion_plot if report.get("task") == "classify" else eval_plot)(report, plot)
     if table if table is not None else sys.stderr.isatty():
-        console().print(report_table(report))
+        console().print(class_table(report) if report.get("task") == "classify"
+                        else report_table(report))
 
 
 def report_table(report: dict[str, Any]) -> Any:
@@ -79,6 +91,30 @@ def report_table(report: dict[str, Any]) -> Any:
     errors.add_section()
     errors.add_row("token accuracy", f"{report['token_accuracy']:.4f}")
     return Group(scores, errors)
+
+
+def class_table(report: dict[str, Any]) -> Any:
+    """Per-class and overall scores, then the confusion matrix (gold rows, predicted columns)."""
+    from rich.console import Group
+    from rich.table import Table
+
+    scores = Table(title=f"class scores: accuracy {report['accuracy']:.4f} over "
+                   f"{report['documents']} documents", title_justify="left")
+    for column in ("class", "precision", "recall", "f1", "support"):
+        scores.add_column(column, justify="left" if column == "class" else "right")
+    for name, row in report["per_class"].items():
+        scores.add_row(name, *_score_cells(row))
+    scores.add_section()
+    for name in ("micro", "macro"):
+        scores.add_row(name, *_score_cells(report[name]))
+    columns = sorted({p for row in report["confusion"].values() for p in row})
+    matrix = Table(title="confusion (rows: gold, columns: predicted)", title_justify="left")
+    matrix.add_column("gold")
+    for column in columns:
+        matrix.add_column(column, justify="right")
+    for name, row in report["confusion"].items():
+        matrix.add_row(name, *(str(row.get(column, 0)) for column in columns))
+    return Group(scores, matrix)
 
 
 def _score_cells(row: dict[str, Any]) -> list[str]:

@@ -72,8 +72,8 @@ def evaluate(
         "sentences": len(gold),
         "tokens": sum(len(g) for g in gold),
         "token_accuracy": _token_accuracy(gold, pred),
-        "micro": _scores(len(gold_entities), len(pred_entities), len(correct)),
-        "macro": _macro(per_type),
+        "micro": scores(len(gold_entities), len(pred_entities), len(correct)),
+        "macro": macro(per_type),
         "per_type": per_type,
         "errors": {kind: {"count": len(found), "examples": [
             _example(g, p, tokens, ids) for g, p in found[:max_examples]]}
@@ -146,11 +146,12 @@ def _per_type(gold: set[Entity], pred: set[Entity], correct: set[Entity]
         return sum(e.label == label for e in entities)
 
     labels = sorted({e.label for e in gold | pred})
-    return {label: _scores(count(gold, label), count(pred, label), count(correct, label))
+    return {label: scores(count(gold, label), count(pred, label), count(correct, label))
             for label in labels}
 
 
-def _scores(support: int, predicted: int, correct: int) -> dict[str, Any]:
+def scores(support: int, predicted: int, correct: int) -> dict[str, Any]:
+    """Precision, recall and F1 from counts (0 where a ratio has nothing to divide by)."""
     precision = correct / predicted if predicted else 0.0
     recall = correct / support if support else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -158,7 +159,8 @@ def _scores(support: int, predicted: int, correct: int) -> dict[str, Any]:
             "predicted": predicted, "correct": correct}
 
 
-def _macro(per_type: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def macro(per_type: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Unweighted means of per-type (or per-class) precision, recall and F1."""
     rows = list(per_type.values())
     mean = {k: sum(r[k] for r in rows) / len(rows) if rows else 0.0
             for k in ("precision", "recall", "f1")}

@@ -75,8 +75,10 @@ def output_format(path: str | Path, requested: Format | None) -> Format:
     return (format_from_name(name) if name else None) or "jsonl"
 
 
-def read_records(path: str | Path, fmt: Format | None = None) -> Iterator[Record]:
-    """Records of one file (or ``-``), in order, lazily; the format is sniffed when not given."""
+def read_records(path: str | Path, fmt: Format | None = None,
+                 label_field: str = "label") -> Iterator[Record]:
+    """Records of one file (or ``-``), in order, lazily; the format is sniffed when not given.
+    JSONL records take their class from ``label_field``."""
     lines = read_lines(path)
     name = display_name(path)
     if fmt is None:
@@ -84,7 +86,9 @@ def read_records(path: str | Path, fmt: Format | None = None) -> Iterator[Record
         fmt = _trusted_format(name, format_from_name(path), sniff([line for _, line in head]))
         lines = itertools.chain(head, lines)
     stem = "stdin" if name == "<stdin>" else Path(name.removesuffix(".gz")).stem
-    reader = {"jsonl": _read_jsonl, "conll": _read_conll, "text": _read_text}[fmt]
+    if fmt == "jsonl":
+        return _locate_errors(_read_jsonl(lines, stem, label_field), name)
+    reader = {"conll": _read_conll, "text": _read_text}[fmt]
     return _locate_errors(reader(lines, stem), name)
 
 
@@ -97,13 +101,15 @@ def _locate_errors(records: Iterator[tuple[int, Record]], name: str) -> Iterator
         raise error.located(name, line) from None
 
 
-def _read_jsonl(lines: Lines, stem: str) -> Iterator[tuple[int, Record]]:
+def _read_jsonl(lines: Lines, stem: str,
+                label_field: str = "label") -> Iterator[tuple[int, Record]]:
     count = 0
     for number, line in lines:
         if not line.strip():
             continue
         try:
-            record = record_from_json(_parse_json(line), default_id=f"{stem}-{count}")
+            record = record_from_json(_parse_json(line), default_id=f"{stem}-{count}",
+                                      label_field=label_field)
         except NerkdError as error:
             raise error.located(line=number) from None
         count += 1
@@ -220,6 +226,9 @@ def _jsonl_line(record: Record, scheme: Scheme) -> str:
 
 
 def _conll_block(record: Record, scheme: Scheme) -> str:
+    if record.label is not None:
+        raise NerkdError(f"record {record.id}: CoNLL holds entity tags, not a document's class "
+                         "(label); write JSONL instead (--to jsonl)")
     lines = [record.docstart, ""] if record.docstart is not None else []
     tags = from_iob2(record.tags, scheme) if record.tags is not None else None
     for i, token in enumerate(record.tokens):

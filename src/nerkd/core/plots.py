@@ -78,17 +78,40 @@ def _flat(axes: Any) -> list[Any]:
 def eval_plot(report: Mapping[str, Any], path: str | Path) -> None:
     """Per-type precision/recall/F1 bars (left) and error counts by kind (right)."""
     drawing, (scores, errors) = figure(1, 2, size=(10, 4))
-    types = [*report["per_type"], "micro"]
-    rows = [*report["per_type"].values(), report["micro"]]
-    width = 0.27
-    for offset, metric in enumerate(("precision", "recall", "f1")):
-        positions = [i + (offset - 1) * width for i in range(len(types))]
-        scores.bar(positions, [row[metric] for row in rows], width, label=metric)
-    scores.set(xticks=range(len(types)), xticklabels=types, ylim=(0, 1.05),
-               title=f"entity scores ({report['mode']} mode)")
-    scores.legend(fontsize="small")
+    _score_bars(scores, report["per_type"], report["micro"],
+                f"entity scores ({report['mode']} mode)")
     kinds = list(report["errors"])
     errors.barh([k.replace("_", " ") for k in kinds],
                 [report["errors"][k]["count"] for k in kinds])
     errors.set(xlabel="count", title="errors")
     save(drawing, path)
+
+
+def confusion_plot(report: Mapping[str, Any], path: str | Path) -> None:
+    """Per-class precision/recall/F1 bars (left) and the confusion matrix (right)."""
+    drawing, (scores, matrix) = figure(1, 2, size=(11, 4.5))
+    _score_bars(scores, report["per_class"], report["micro"],
+                f"class scores (accuracy {report['accuracy']:.3f})")
+    gold = list(report["confusion"])
+    predicted = sorted({p for row in report["confusion"].values() for p in row})
+    counts = [[report["confusion"][g].get(p, 0) for p in predicted] for g in gold]
+    matrix.imshow(counts, cmap="Blues")
+    for i, row in enumerate(counts):
+        for j, count in enumerate(row):
+            matrix.text(j, i, str(count), ha="center", va="center", fontsize="small")
+    matrix.set(xticks=range(len(predicted)), xticklabels=predicted, yticks=range(len(gold)),
+               yticklabels=gold, xlabel="predicted", ylabel="gold", title="confusion")
+    matrix.tick_params(axis="x", labelrotation=45)
+    save(drawing, path)
+
+
+def _score_bars(axes: Any, rows: Mapping[str, Any], micro: Mapping[str, Any],
+                title: str) -> None:
+    names = [*rows, "micro"]
+    values = [*rows.values(), micro]
+    width = 0.27
+    for offset, metric in enumerate(("precision", "recall", "f1")):
+        positions = [i + (offset - 1) * width for i in range(len(names))]
+        axes.bar(positions, [row[metric] for row in values], width, label=metric)
+    axes.set(xticks=range(len(names)), xticklabels=names, ylim=(0, 1.05), title=title)
+    axes.legend(fontsize="small")

@@ -1,8 +1,10 @@
-"""The record: one sentence or short text, with tokens, IOB2 tags and character spans.
+"""The record: one sentence or short text, with tokens, IOB2 tags and character spans, or a
+document-level class.
 
-The record schema (see README): ``id``, ``text``, ``tokens``, ``tags``, ``spans``, ``source``,
-``meta``; CoNLL input adds ``columns`` (the middle columns, per token) and ``docstart`` (the
-``-DOCSTART-`` line that precedes the sentence). Unknown keys pass through untouched.
+The record schema (see README): ``id``, ``text``, ``tokens``, ``tags``, ``spans``, ``label``
+(the class of the whole text, for text classification), ``source``, ``meta``; CoNLL input adds
+``columns`` (the middle columns, per token) and ``docstart`` (the ``-DOCSTART-`` line that
+precedes the sentence). Unknown keys pass through untouched.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from nerkd.core.offsets import Offsets, align_tokens, char_spans, token_spans
 from nerkd.core.tags import iob2_spans, spans_to_iob2, to_iob2
 
 SOURCES = ("gold", "silver", "synthetic")
-KNOWN_KEYS = ("id", "text", "tokens", "tags", "spans", "source", "meta", "columns", "docstart")
+KNOWN_KEYS = ("id", "text", "tokens", "tags", "spans", "label", "source", "meta", "columns",
+              "docstart")
 
 Tokenizer = Callable[[str], list[tuple[str, int, int]]]
 
@@ -31,6 +34,7 @@ class Record:
     offsets: Offsets
     tags: list[str] | None = None
     spans: list[dict] | None = None
+    label: str | None = None
     id: str | None = None
     source: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
@@ -56,6 +60,8 @@ class Record:
         obj: dict[str, Any] = {"id": self.id, "text": self.text, "tokens": self.tokens}
         if self.tags is not None:
             obj["tags"], obj["spans"] = self.tags, self.spans
+        if self.label is not None:
+            obj["label"] = self.label
         if self.source is not None:
             obj["source"] = self.source
         obj["meta"] = self.meta
@@ -92,11 +98,15 @@ def require_labels(records: Sequence[Record], what: str) -> None:
 
 
 def record_from_json(obj: Any, tokenize: Tokenizer | None = None,
-                     default_id: str | None = None) -> Record:
+                     default_id: str | None = None, label_field: str = "label") -> Record:
     """Parse a JSON record, checking every field; derive tokens from text, tags from spans,
-    and so on. A record without an ``id`` gets ``default_id``."""
+    and so on. A record without an ``id`` gets ``default_id``; its class is read from
+    ``label_field`` (another name, such as ``topic``, is moved to ``label``)."""
     if not isinstance(obj, dict):
         raise NerkdError(f"expected a JSON object, got {type(obj).__name__}")
+    if label_field != "label" and label_field in obj:
+        obj = {**{k: v for k, v in obj.items() if k not in (label_field, "label")},
+               "label": obj[label_field]}
     fields = _plain_fields(obj, default_id)
     tokens, text, offsets = _tokens_and_text(obj, tokenize)
     _check_columns(fields["columns"], len(tokens))
@@ -128,12 +138,25 @@ def _plain_fields(obj: dict[str, Any], default_id: str | None) -> dict[str, Any]
     _check_plan_fields(obj)
     return {
         "id": default_id if record_id is None else str(record_id),
+        "label": _class_label(obj.get("label")),
         "source": source,
         "meta": meta,
         "columns": obj.get("columns"),
         "docstart": docstart,
         "extra": {k: v for k, v in obj.items() if k not in KNOWN_KEYS},
     }
+
+
+def _class_label(label: Any) -> str | None:
+    """A document's class: a non-empty one-line string; an integer class id is read as text."""
+    if label is None:
+        return None
+    if _is_int(label):
+        return str(label)
+    if not isinstance(label, str) or not label.strip() or "\n" in label or "\r" in label:
+        raise NerkdError(f"'label' must be a class name (a non-empty line) or an integer, "
+                         f"got {label!r}")
+    return label
 
 
 def _check_plan_fields(obj: dict[str, Any]) -> None:

@@ -1,0 +1,25 @@
+"""The tasks nerkd distils: named entities (``ner``: tags per token) and text classification
+(``classify``: a class per document). Task-specific code lives in ``core.tasks.<task>``;
+records, formats, the call log and blending are shared by both.
+
+A task is read off the records: a record with a ``label`` and no tags is a document to
+classify, anything else is a sentence to tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+from nerkd.core.records import Record
+
+Task = Literal["ner", "classify"]
+TASKS: tuple[Task, ...] = ("ner", "classify")
+
+
+def task_of(records: Iterable[Record]) -> Task:
+    """``classify`` when the labelled records carry classes and no tags, else ``ner``."""
+    labelled = [r for r in records if r.label is not None or r.tags is not None]
+    if labelled and all(r.label is not None and r.tags is None for r in labelled):
+        return "classify"
+    return "ner"

@@ -1,0 +1,116 @@
+"""Text classification records: `label` in JSONL, `convert --label-field`, and `eval` scores
+(accuracy, micro/macro and per-class P/R/F1, confusion matrix)."""
+
+import itertools
+import json
+
+import pytest
+
+from conftest import DATA
+from nerkd.core.tasks import task_of
+from nerkd.core.tasks.classify import evaluate_labels
+
+ARTICLES = [
+    {"id": "b1", "topic": "business", "text": "Shares in Acme rose 5% on Monday."},
+    {"id": "s1", "topic": "sport", "text": "United won the cup final 2-0."},
+    {"id": "t1", "topic": "tech", "text": "A new phone chip doubles battery life."},
+    {"id": "s2", "topic": "sport", "text": "The Lions lost in Cardiff."},
+]
+
+
+def _jsonl(path, rows):
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_scores_by_hand():
+    gold = ["sport", "sport", "tech", "business", "business"]
+    pred = ["sport", "tech", "tech", "sport", None]
+    report = evaluate_labels(gold, pred)
+    assert report["accuracy"] == pytest.approx(2 / 5)
+    assert report["unanswered"] == 1
+    assert report["micro"]["precision"] == pytest.approx(2 / 4)  # 4 answered, 2 right
+    assert report["micro"]["recall"] == pytest.approx(2 / 5)
+    sport, tech, business = (report["per_class"][c] for c in ("sport", "tech", "business"))
+    assert (sport["precision"], sport["recall"]) == (pytest.approx(1 / 2), pytest.approx(1 / 2))
+    assert (tech["precision"], tech["recall"], tech["f1"]) == (
+        pytest.approx(1 / 2), 1.0, pytest.approx(2 / 3))
+    assert business["f1"] == 0.0 and business["support"] == 2
+    assert report["macro"]["f1"] == pytest.approx((1 / 2 + 2 / 3 + 0) / 3)
+    assert report["confusion"] == {"business": {"sport": 1, "(none)": 1},
+                                   "sport": {"sport": 1, "tech": 1}, "tech": {"tech": 1}}
+
+
+def test_convert_reads_the_class_from_another_field(nerkd, tmp_path):
+    source = _jsonl(tmp_path / "news.jsonl", ARTICLES)
+    result = nerkd("convert", source, "--label-field", "topic")
+    assert result.exit_code == 0, result.stderr
+    records = result.jsonl()
+    assert [(r["id"], r["label"]) for r in records] == [(a["id"], a["topic"]) for a in ARTICLES]
+    assert all("topic" not in r and "tags" not in r for r in records)
+
+
+def test_classification_records_do_not_go_into_conll(nerkd, tmp_path):
+    source = _jsonl(tmp_path / "news.jsonl", [{**a, "label": a.pop("topic")}
+                                               for a in map(dict, ARTICLES)])
+    result = nerkd("convert", source, "-o", tmp_path / "news.conll")
+    assert result.exit_code == 1
+    assert result.stderr == ("nerkd: error: record b1: CoNLL holds entity tags, not a "
+                             "document's class (label); write JSONL instead (--to jsonl)\n")
+    assert not (tmp_path / "news.conll").exists()
+
+
+@pytest.mark.parametrize("label", [["a"], "", "two\nlines", 1.5, True])
+def test_a_class_must_be_a_name_or_an_integer(nerkd, tmp_path, label):
+    source = _jsonl(tmp_path / "bad.jsonl", [{"text": "A text.", "label": label}])
+    result = nerkd("convert", source)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"nerkd: error: {source}:1: 'label' must be a class name")
+
+
+def test_eval_scores_documents(nerkd, tmp_path):
+    gold = _jsonl(tmp_path / "gold.jsonl", [{**a, "label": a["topic"]} for a in ARTICLES])
+    guesses = ["business", "sport", "sport", "sport"]
+    pred = _jsonl(tmp_path / "pred.jsonl", [{**a, "label": g} for a, g in zip(ARTICLES, guesses)])
+    result = nerkd("eval", gold, pred, "--table", "--plot", tmp_path / "confusion.png")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["task"] == "classify" and report["accuracy"] == 0.75
+    assert report["per_class"]["tech"]["recall"] == 0.0
+    assert report["confusion"]["tech"] == {"sport": 1}
+    assert "confusion" in result.stderr and "accuracy 0.7500 over 4 documents" in result.stderr
+    assert (tmp_path / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_eval_by_id_counts_missing_documents_as_unanswered(nerkd, tmp_path):
+    gold = _jsonl(tmp_path / "gold.jsonl", [{**a, "label": a["topic"]} for a in ARTICLES])
+    pred = _jsonl(tmp_path / "pred.jsonl", [{"id": "s1", "text": "x", "label": "sport"}])
+    report = json.loads(nerkd("eval", gold, pred, "--by-id").stdout)
+    assert (report["unanswered"], report["accuracy"]) == (3, 0.25)
+    misordered = _jsonl(tmp_path / "order.jsonl", [{**a, "label": "sport"} for a in ARTICLES[::-1]])
+    result = nerkd("eval", gold, misordered)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"nerkd: error: {gold}: document 0 (id b1) differs from")
+
+
+def test_the_task_is_read_off_the_records():
+    from nerkd.core.records import make_record
+
+    document = make_record(["Shares", "rose"], label="business")
+    sentence = make_record(["Peter", "left"], ["B-PER", "O"])
+    assert task_of([document, make_record(["no", "label"])]) == "classify"
+    assert task_of([sentence, document]) == "ner"
+    assert task_of([]) == "ner"
+
+
+def test_the_bbc_topics_come_in_through_convert(nerkd, tmp_path):
+    bbc = DATA / "bbc" / "bbc.jsonl"
+    if not bbc.exists():
+        pytest.skip(f"shared BBC data not present at {bbc}")
+    with bbc.open() as lines:
+        sample = tmp_path / "bbc.jsonl"
+        sample.write_text("".join(itertools.islice(lines, 0, 2225, 100)))
+    result = nerkd("convert", sample, "--label-field", "topic")
+    assert result.exit_code == 0, result.stderr
+    labels = {r["label"] for r in result.jsonl()}
+    assert labels == {"business", "entertainment", "politics", "sport", "tech"}
