@@ -26,6 +26,9 @@ def build_tiny_bert(directory: Path, hidden: int = 32, layers: int = 2) -> Path:
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
                         num_attention_heads=2, intermediate_size=2 * hidden,
                         max_position_embeddings=128)
+    import torch
+
+    torch.manual_seed(0)  # the same weights every session: tests that learn are repeatable
     BertModel(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory

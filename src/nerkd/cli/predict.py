@@ -37,24 +37,43 @@ def predict(
     device: DeviceOpt = "auto",
     runtime: Annotated[Literal["torch", "onnx"], typer.Option("--runtime", help="onnx: an int8 ONNX Runtime graph on the CPU, exported into MODEL/onnx/ on first use (needs nerkd[onnx]; tags may differ from torch's on a few tokens).")] = "torch",
 ) -> None:
-    """Tag records with entities: tags and character-offset spans, in input order.
+    """Tag records with entities: tags and character-offset spans, in input order. With a
+    text classifier (a sequence-classification model), give each record its class (label).
 
     Example: nerkd predict news.txt --model model > tagged.jsonl; on CPUs, --runtime onnx
     is faster (int8).
     """
     from nerkd.core.formats import output_format, read_records, write_records
     from nerkd.core.io import check_output
-    from nerkd.core.predict import load_tagger
-    from nerkd.core.predict import predict as run
+    from nerkd.core.student import resolve_model
 
     check_output(output)
     notice_stdin(input)
-    tagger = load_tagger(model, device, batch_size, max_length, runtime)
-    records = run(read_records(input, from_format), tagger, name=model)
+    records = _predicted(read_records(input, from_format), resolve_model(model), device,
+                         batch_size, max_length, runtime)
     with progress() as bar:  # moves as core hands over each tagged chunk (2048 records)
         task = bar.add_task("tagging", total=None)
         write_records(_counted(records, bar, task), output, output_format(output, to_format),
                       scheme)
+
+
+def _predicted(records: Iterable[Record], model: str, device: str, batch_size: int,
+               max_length: int, runtime: str) -> Iterator[Record]:
+    """Records tagged by a token classifier, or classified by a text classifier."""
+    from nerkd.core.errors import NerkdError
+    from nerkd.core.student import head_of
+
+    if head_of(model) == "sequence":
+        from nerkd.core.tasks.classify import load_classifier, predict_labels
+
+        if runtime != "torch":
+            raise NerkdError("--runtime onnx serves token classifiers only, for now")
+        return predict_labels(records, load_classifier(model, device, batch_size, max_length),
+                              name=model)
+    from nerkd.core.predict import load_tagger, predict
+
+    return predict(records, load_tagger(model, device, batch_size, max_length, runtime),
+                   name=model)
 
 
 def _counted(records: Iterable[Record], bar: Progress, task: TaskID) -> Iterator[Record]:

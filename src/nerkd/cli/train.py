@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -33,13 +33,15 @@ def train(
     seed: SeedOpt = 42,
     max_length: Annotated[int, typer.Option("--max-length", min=MIN_MAX_LENGTH, help="Subwords per window; longer sentences are split, never cut.")] = 256,
     patience: Annotated[int | None, typer.Option("--patience", min=1, help="Stop after N epochs without a better dev F1.")] = None,
-    labels: Annotated[str | None, typer.Option("--labels", help="Extra entity types: PER,ORG,... or a labels file (as for annotate).")] = None,
+    labels: Annotated[str | None, typer.Option("--labels", help="Extra entity types (or classes): PER,ORG,... or a labels file (as for annotate).")] = None,
+    task: Annotated[Literal["auto", "ner", "classify"], typer.Option("--task", help="auto: classify when the records are documents with a label and no tags, else ner. classify reads each document's first --max-length subwords.")] = "auto",
     device: DeviceOpt = "auto",
     resume: Annotated[bool, flag("--resume", "Continue a crashed run from its last finished epoch.")] = False,
     force: Annotated[bool, flag("--force", "Replace OUTPUT if it is a nerkd model directory (nothing else is ever replaced).")] = False,
     log: Annotated[str | None, typer.Option("--log", "--metrics", help="Write per-step and per-epoch metrics as JSONL (--metrics under torchrun, whose own --log-* options shadow --log).")] = None,
 ) -> None:
-    """Fine-tune a token classifier; print a JSON summary on stdout.
+    """Fine-tune a token classifier (or a text classifier, for documents with a label); print
+    a JSON summary on stdout.
 
     Multi-GPU: torchrun --nproc-per-node N -m nerkd train ... Example: nerkd train train.conll --dev dev.conll -o model
     """
@@ -48,6 +50,7 @@ def train(
     from nerkd.core.plan import is_plan
     from nerkd.core.prompt import read_labels
     from nerkd.core.student import resolve_model
+    from nerkd.core.tasks import task_of
     from nerkd.core.train import TrainConfig, check_model_output
     from nerkd.core.train import train as run
 
@@ -63,6 +66,7 @@ def train(
         model=resolve_model(model), epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
         max_length=max_length, patience=patience, device=device,
         labels=list(read_labels(labels)) if labels else None,
+        task=task_of(records) if task == "auto" else task,
     )
     hashes = {p: file_digest(p) for p in [*data, *([dev] if dev else [])] if p != "-"}
     events = run(records, config, output, dev_records, resume, hashes, force)  # type: ignore[arg-type]
@@ -90,7 +94,7 @@ def _render(events: Any, log: Path | None) -> dict[str, Any]:
                 bar.update(task, completed=event.step, total=event.total_steps,
                            description=f"epoch {event.epoch} loss {event.loss:.3f}")
             elif isinstance(event, EpochEnd) and event.dev:
-                info(f"epoch {event.epoch}: dev F1 {event.dev['micro']['f1']:.4f}")
+                info(f"epoch {event.epoch}: {_dev_words(event.dev)}")
             elif isinstance(event, Done):
                 summary = {"output": event.output, "best_epoch": event.summary["best_epoch"],
                            "best_dev": event.summary["best_dev"], "epochs": event.summary["epochs"]}
@@ -98,12 +102,19 @@ def _render(events: Any, log: Path | None) -> dict[str, Any]:
     return summary
 
 
+def _dev_words(report: dict[str, Any]) -> str:
+    if report.get("task") == "classify":
+        return f"dev accuracy {report['accuracy']:.4f}, macro F1 {report['macro']['f1']:.4f}"
+    return f"dev F1 {report['micro']['f1']:.4f}"
+
+
 def _as_json(event: Any) -> dict[str, Any]:
     from dataclasses import asdict
 
     obj = {"event": type(event).__name__.lower(), **asdict(event)}
     if obj.get("dev"):
-        obj["dev"] = {"micro": obj["dev"]["micro"], "per_type": obj["dev"]["per_type"]}
+        key = "per_class" if "per_class" in obj["dev"] else "per_type"
+        obj["dev"] = {"micro": obj["dev"]["micro"], key: obj["dev"][key]}
     return obj
 
 

@@ -1,4 +1,6 @@
-"""The student: find, load and label a Hugging Face encoder for token classification."""
+"""The student: find, load and label a Hugging Face encoder, with a head per task: token
+classification (``token``, for entities) or sequence classification (``sequence``, for a
+document's class)."""
 
 from __future__ import annotations
 
@@ -120,17 +122,26 @@ def load_tokenizer(model: str) -> Any:
     return tokenizer
 
 
-def load_for_training(model: str, labels: list[str]) -> Any:
-    """An encoder with a fresh classification head over ``labels``, in float32 whatever the
-    checkpoint's dtype: AdamW on float16 master weights underflows and goes NaN."""
+HEADS = {"token": "AutoModelForTokenClassification",
+         "sequence": "AutoModelForSequenceClassification"}
+
+
+def _auto_class(head: str) -> Any:
+    import transformers
+
+    return getattr(transformers, HEADS[head])
+
+
+def load_for_training(model: str, labels: list[str], head: str = "token") -> Any:
+    """An encoder with a fresh ``head`` over ``labels``, in float32 whatever the checkpoint's
+    dtype: AdamW on float16 master weights underflows and goes NaN."""
     import torch
-    from transformers import AutoModelForTokenClassification
     from transformers.utils import logging
 
     _require_safetensors(model, "AutoModel")
     _quiet(logging)  # "newly initialized head" is expected, not news
     try:
-        return AutoModelForTokenClassification.from_pretrained(
+        return _auto_class(head).from_pretrained(
             model, num_labels=len(labels), id2label=dict(enumerate(labels)),
             label2id={label: i for i, label in enumerate(labels)}, ignore_mismatched_sizes=True,
             dtype=torch.float32, use_safetensors=True,
@@ -139,22 +150,34 @@ def load_for_training(model: str, labels: list[str]) -> Any:
         raise NerkdError(f"{model}: cannot load model: {_first_line(error)}") from None
 
 
-def load_trained(model: str) -> tuple[Any, list[str]]:
-    """A token-classification model and its IOB2 labels, in ``id`` order."""
-    from transformers import AutoModelForTokenClassification
+def load_trained(model: str, head: str = "token") -> tuple[Any, list[str]]:
+    """A trained model with its ``head`` and its labels (IOB2 tags, or classes), in ``id``
+    order."""
     from transformers.utils import logging
 
-    _require_safetensors(model, "AutoModelForTokenClassification")
+    _require_safetensors(model, HEADS[head])
     _quiet(logging)
     try:
-        network = AutoModelForTokenClassification.from_pretrained(model, use_safetensors=True)
+        network = _auto_class(head).from_pretrained(model, use_safetensors=True)
     except (OSError, ValueError) as error:
         raise NerkdError(f"{model}: cannot load model: {_first_line(error)}") from None
     id2label = network.config.id2label
     labels = [id2label[i] for i in range(len(id2label))]
     if all(label.startswith("LABEL_") for label in labels):
-        raise NerkdError(f"{model}: the model has no entity labels (id2label is generic)")
+        what = "entity labels" if head == "token" else "class names"
+        raise NerkdError(f"{model}: the model has no {what} (id2label is generic)")
     return network, labels
+
+
+def head_of(model: str) -> str:
+    """``sequence`` for a text classifier (by its config's architecture), else ``token``."""
+    config = Path(model) / "config.json"
+    try:
+        architectures = json.loads(config.read_text(encoding="utf-8")).get("architectures") or []
+    except (OSError, ValueError, AttributeError):
+        return "token"
+    return "sequence" if any(a.endswith("ForSequenceClassification")
+                             for a in architectures) else "token"
 
 
 def _require_safetensors(model: str, auto_class: str) -> None:

@@ -22,20 +22,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nerkd.core.encoding import IGNORE, collate, encode, length_batches, window_labels
+from nerkd.core.encoding import collate, length_batches
 from nerkd.core.errors import NerkdError
 from nerkd.core.io import check_creatable
-from nerkd.core.plan import epochs_of_plan, is_plan, record_weight
-from nerkd.core.predict import Tagger
-from nerkd.core.records import Record, require_labels
+from nerkd.core.plan import epochs_of_plan, is_plan
+from nerkd.core.records import Record
 from nerkd.core.student import (
-    label_list,
     load_for_training,
     load_tokenizer,
     pick_device,
     stored_dtype,
     window_limit,
 )
+from nerkd.core.tasks import Task, training_task
 
 CHECKPOINT = "checkpoint.json"  # written last, so its presence means the checkpoint is whole
 PICKLED = "checkpoint.pt"  # the old pickle checkpoint: never loaded (unpickling can run code)
@@ -58,6 +57,7 @@ class TrainConfig:
     patience: int | None = None
     device: str = "auto"
     labels: list[str] | None = None
+    task: Task = "ner"
 
 
 @dataclass
@@ -127,29 +127,36 @@ def _train(records: Sequence[Record], config: TrainConfig, output: Path,
            dev: Sequence[Record] | None, resume: bool, data_hashes: dict[str, str],
            force: bool) -> Iterator[Event]:
     epochs = epochs_of_plan([r for r in records if r.tokens], config.epochs)
-    labels = _labels(records, dev, config.labels)
+    task = training_task(config.task)
+    labels = task.labels(records, dev, config.labels)
     _seed_everything(config.seed)
     distributed = _Distributed.from_env()
     device = distributed.device(config.device)
     tokenizer = load_tokenizer(config.model)
-    network = load_for_training(config.model, labels).to(device)
+    network = load_for_training(config.model, labels, task.head).to(device)
     dtypes = {"checkpoint": stored_dtype(config.model),  # float32 master weights whatever it is
               "train": str(next(network.parameters()).dtype).removeprefix("torch."),
               "autocast": "bfloat16" if device.type == "cuda" else None}
     config.max_length = window_limit(network, config.max_length)
     model = distributed.wrap(network)
-    label_index = {label: i for i, label in enumerate(labels)}
-    per_epoch = [_batches(e, i, tokenizer, label_index, config, distributed)
-                 for i, e in enumerate(epochs)]
+    per_epoch = [_batches(task.rows(e, tokenizer, labels, config.max_length), i, config,
+                          distributed) for i, e in enumerate(epochs)]
     total = sum(len(batches) for batches in per_epoch)
     optimizer, scheduler = _optimizer(network, config, total)
     work = Path(f"{output}.nerkd-work")
     state = _RunState.start(work, resume, network, optimizer, scheduler)
-    tagger = Tagger(network, tokenizer, labels, device, max_length=config.max_length)
+
+    def score() -> dict[str, Any] | None:
+        if not dev or not distributed.is_main:
+            return None
+        report = task.dev_report(network, tokenizer, labels, device, config.max_length, dev)
+        network.train()
+        return report
+
     for epoch in range(state.next_epoch, len(per_epoch)):
         yield from _epoch(model, per_epoch[epoch], epoch, optimizer, scheduler, total, state,
-                          device, config)
-        end = state.finish_epoch(epoch, tagger, dev, per_epoch[epoch], distributed)
+                          device, config, task)
+        end = state.finish_epoch(epoch, network, score(), per_epoch[epoch], distributed)
         yield end
         state.save(network, optimizer, scheduler, distributed)
         if state.should_stop(config.patience):
@@ -161,20 +168,6 @@ def _train(records: Sequence[Record], config: TrainConfig, output: Path,
     distributed.close()
 
 
-def _labels(records: Sequence[Record], dev: Sequence[Record] | None,
-            given: list[str] | None) -> list[str]:
-    tagged = [r.tags for r in records if r.tags]
-    if not tagged and not given:
-        raise NerkdError("no labelled training records")
-    labels = label_list([*tagged, [f"B-{t}" for t in given or []]])
-    if dev is not None:
-        require_labels(dev, "--dev")
-    unseen = sorted(set(label_list([r.tags for r in dev or [] if r.tags])) - set(labels))
-    if unseen:
-        raise NerkdError(f"dev labels unseen in training: {', '.join(unseen)} (add with --labels)")
-    return labels
-
-
 def _seed_everything(seed: int) -> None:
     import torch
 
@@ -182,17 +175,10 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _batches(records: list[Record], epoch: int, tokenizer: Any, label_index: dict[str, int],
-             config: TrainConfig, distributed: _Distributed) -> list[list[tuple]]:
-    """This process's batches for one epoch: (input_ids, labels, weight) rows, length-bucketed
-    after a shuffle seeded by (seed, epoch)."""
-    records = [r for r in records if r.tokens and r.tags]
-    windows = encode(tokenizer, [r.tokens for r in records], config.max_length)
-    rows = []
-    for window in windows:
-        record = records[window.item]
-        ids = [label_index[t] for t in record.tags]  # type: ignore[union-attr]
-        rows.append((window.input_ids, window_labels(window, ids), record_weight(record)))
+def _batches(rows: list[tuple], epoch: int, config: TrainConfig,
+             distributed: _Distributed) -> list[list[tuple]]:
+    """This process's batches for one epoch of (input_ids, target, weight) rows,
+    length-bucketed after a shuffle seeded by (seed, epoch)."""
     rng = random.Random(config.seed * 1000 + epoch)
     global_size = config.batch_size * distributed.world
     batches = length_batches([len(r[0]) for r in rows], global_size, rng)
@@ -218,13 +204,14 @@ def _optimizer(network: Any, config: TrainConfig, total_steps: int) -> tuple[Any
 
 
 def _epoch(model: Any, batches: list[list[tuple]], epoch: int, optimizer: Any, scheduler: Any,
-           total: int, state: _RunState, device: Any, config: TrainConfig) -> Iterator[Step]:
+           total: int, state: _RunState, device: Any, config: TrainConfig,
+           task: Any) -> Iterator[Step]:
     import torch
 
     model.train()
     state.begin_epoch()
     for batch in batches:
-        loss = _weighted_loss(model, batch, device)
+        loss = _weighted_loss(model, batch, device, task)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
@@ -238,22 +225,17 @@ def _epoch(model: Any, batches: list[list[tuple]], epoch: int, optimizer: Any, s
         yield Step(epoch, state.step, total, value, scheduler.get_last_lr()[0])
 
 
-def _weighted_loss(model: Any, batch: list[tuple], device: Any) -> Any:
-    """Token cross-entropy, each token weighted by its record's weight, averaged over tokens."""
+def _weighted_loss(model: Any, batch: list[tuple], device: Any, task: Any) -> Any:
+    """The task's loss on one batch, each row weighted by its record's weight."""
     import torch
 
-    inputs = collate([row[0] for row in batch], model_pad_id(model), [row[1] for row in batch])
+    inputs = collate([row[0] for row in batch], model_pad_id(model))
     inputs = {k: v.to(device) for k, v in inputs.items()}
-    labels = inputs.pop("labels")
-    weights = torch.tensor([row[2] for row in batch], device=device)[:, None].expand_as(labels)
+    weights = torch.tensor([row[2] for row in batch], device=device)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     with autocast:
         logits = model(**inputs).logits
-    losses = torch.nn.functional.cross_entropy(
-        logits.float().transpose(1, 2), labels, ignore_index=IGNORE, reduction="none"
-    )
-    mask = labels != IGNORE
-    return (losses * weights * mask).sum() / mask.sum().clamp(min=1)
+    return task.loss(logits, [row[1] for row in batch], weights)
 
 
 def model_pad_id(model: Any) -> int:
@@ -292,17 +274,17 @@ class _RunState:
         self._loss_sum += loss
         self._sentences += rows
 
-    def finish_epoch(self, epoch: int, tagger: Tagger, dev: Sequence[Record] | None,
+    def finish_epoch(self, epoch: int, network: Any, report: dict[str, Any] | None,
                      batches: list, distributed: _Distributed) -> EpochEnd:
+        """Close the epoch with its dev ``report`` (None without dev): keep the best weights."""
         seconds = time.perf_counter() - self._started
-        report = _dev_report(tagger, dev) if dev and distributed.is_main else None
         f1 = report["micro"]["f1"] if report else float(epoch)  # no dev: the last epoch wins
         f1 = distributed.agree(f1)  # ranks must agree on the best epoch and on stopping
         best = f1 > self.best_f1
         if best:
             self.best_f1, self.best_epoch = f1, epoch
             self.best_weights = {k: v.detach().cpu().clone()
-                                 for k, v in tagger.network.state_dict().items()}
+                                 for k, v in network.state_dict().items()}
         end = EpochEnd(epoch, self._loss_sum / max(len(batches), 1), self._sentences, seconds,
                        report, best)
         self.history.append({k: v for k, v in asdict(end).items() if k != "dev"}
@@ -425,21 +407,11 @@ def _write_atomic(path: Path, write: Any) -> None:
     os.replace(part, path)
 
 
-def _dev_report(tagger: Tagger, dev: Sequence[Record]) -> dict[str, Any]:
-    from nerkd.core.evaluate import evaluate
-
-    gold = [r for r in dev if r.tokens and r.tags]
-    predicted = tagger.tag([r.tokens for r in gold])
-    report = evaluate([r.tags for r in gold], predicted)  # type: ignore[misc]
-    tagger.network.train()
-    return report
-
-
 def _summary(report: dict[str, Any] | None) -> dict[str, Any] | None:
     if report is None:
         return None
-    per_type = {label: scores["f1"] for label, scores in report["per_type"].items()}
-    return {"micro": report["micro"], "per_type": per_type}
+    key = "per_class" if "per_class" in report else "per_type"
+    return {"micro": report["micro"], key: {k: v["f1"] for k, v in report[key].items()}}
 
 
 def _save_model(output: Path, work: Path, network: Any, tokenizer: Any,

@@ -9,7 +9,7 @@ classify, anything else is a sentence to tag.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
+from typing import Any, Literal
 
 from nerkd.core.records import Record
 
@@ -23,3 +23,14 @@ def task_of(records: Iterable[Record]) -> Task:
     if labelled and all(r.label is not None and r.tags is None for r in labelled):
         return "classify"
     return "ner"
+
+
+def training_task(task: Task) -> Any:
+    """What ``train`` needs of a task: labels, rows, loss, head and dev report."""
+    if task == "classify":
+        from nerkd.core.tasks.classify import ClassifyTraining
+
+        return ClassifyTraining()
+    from nerkd.core.tasks.ner import NerTraining
+
+    return NerTraining()

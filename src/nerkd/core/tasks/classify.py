@@ -1,5 +1,10 @@
-"""Text classification scores: accuracy, micro and macro P/R/F1, per-class P/R/F1 and the
-confusion matrix, for documents paired in order or by id.
+"""Text classification: training pieces (a sequence-classification head), prediction, and
+scores (accuracy, micro and macro P/R/F1, per-class P/R/F1 and the confusion matrix, for
+documents paired in order or by id).
+
+Long documents: the student reads the first ``max_length`` subwords of each text (256 by
+default) and nothing after. News and reviews state their subject early; averaging over
+windows would cost a forward pass per window for every document, at training and prediction.
 
 Single-label: each document has one gold class and at most one predicted class (a teacher may
 leave a document unanswered). With every document answered, micro P = R = F1 = accuracy;
@@ -9,12 +14,15 @@ predictions (a class predicted but never true scores 0).
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from nerkd.core.errors import NerkdError
 from nerkd.core.evaluate import macro, scores
+from nerkd.core.plan import record_weight
 from nerkd.core.records import Record
 
 UNANSWERED = "(none)"  # the confusion matrix's column for documents without a prediction
@@ -74,3 +82,112 @@ def _check_aligned(gold: list[Record], pred: list[Record], names: tuple[str, str
         raise NerkdError(f"{len(gold)} documents in {names[0]} but {len(pred)} in {names[1]}",
                          names[0])
 
+
+
+class ClassifyTraining:
+    """Sequence classification: one class per document, read from its first window."""
+
+    name = "classify"
+    head = "sequence"
+
+    def labels(self, records: Sequence[Record], dev: Sequence[Record] | None,
+               given: list[str] | None) -> list[str]:
+        """Every class of the training records and ``given``, sorted; dev may not hold a
+        class training lacks."""
+        classes = sorted({r.label for r in records if r.label is not None} | set(given or []))
+        if not classes:
+            raise NerkdError("no labelled training documents (records need a label)")
+        if dev is not None and not any(r.label is not None for r in dev):
+            raise NerkdError("--dev: no labelled documents (scoring needs gold classes)")
+        unseen = sorted({r.label for r in dev or [] if r.label is not None} - set(classes))
+        if unseen:
+            raise NerkdError(f"dev classes unseen in training: {', '.join(unseen)} "
+                             "(add with --labels)")
+        return classes
+
+    def rows(self, records: Sequence[Record], tokenizer: Any, labels: list[str],
+             max_length: int) -> list[tuple[list[int], int, float]]:
+        """(input_ids of the first window, class id, weight) per labelled document."""
+        index = {label: i for i, label in enumerate(labels)}
+        records = [r for r in records if r.label is not None and r.text.strip()]
+        ids = first_windows(tokenizer, [r.text for r in records], max_length)
+        return [(row, index[r.label], record_weight(r))  # type: ignore[index]
+                for row, r in zip(ids, records)]
+
+    def loss(self, logits: Any, targets: Sequence[int], weights: Any) -> Any:
+        """Cross-entropy per document, weighted by its record's weight, averaged."""
+        import torch
+
+        labels = torch.tensor(list(targets), device=logits.device)
+        losses = torch.nn.functional.cross_entropy(logits.float(), labels, reduction="none")
+        return (losses * weights).sum() / len(targets)
+
+    def dev_report(self, network: Any, tokenizer: Any, labels: list[str], device: Any,
+                   max_length: int, dev: Sequence[Record]) -> dict[str, Any]:
+        gold = [r for r in dev if r.label is not None and r.text.strip()]
+        classifier = Classifier(network, tokenizer, labels, device, max_length=max_length)
+        return evaluate_labels([r.label for r in gold],  # type: ignore[misc]
+                               classifier.classify([r.text for r in gold]))
+
+
+def first_windows(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[list[int]]:
+    """Subword ids of each text, cut to ``max_length`` with the special tokens included."""
+    if not texts:
+        return []
+    return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+
+
+class Classifier:
+    """A sequence-classification network with its tokenizer and classes."""
+
+    def __init__(self, network: Any, tokenizer: Any, labels: Sequence[str], device: Any,
+                 batch_size: int = 32, max_length: int = 256) -> None:
+        from nerkd.core.student import window_limit
+
+        self.network, self.tokenizer, self.labels = network, tokenizer, list(labels)
+        self.device, self.batch_size = device, batch_size
+        self.max_length = window_limit(network, max_length)
+
+    def classify(self, texts: Sequence[str]) -> list[str]:
+        """The most likely class of each text (length-sorted batches, results in order)."""
+        import torch
+
+        from nerkd.core.encoding import collate, length_batches
+
+        ids = first_windows(self.tokenizer, texts, self.max_length)
+        found = [""] * len(texts)
+        self.network.eval()
+        autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
+                    if self.device.type == "cuda" else nullcontext())
+        with torch.inference_mode(), autocast:
+            for batch in length_batches([len(row) for row in ids], self.batch_size):
+                inputs = collate([ids[i] for i in batch], self.tokenizer.pad_token_id)
+                inputs = {k: v.to(self.device) for k, v in inputs.items()}
+                best = self.network(**inputs).logits.argmax(-1).tolist()
+                for i, label_id in zip(batch, best):
+                    found[i] = self.labels[label_id]
+        return found
+
+
+def load_classifier(model: str, device: str = "auto", batch_size: int = 32,
+                    max_length: int = 256) -> Classifier:
+    """A classifier for a model directory (nerkd's, or any sequence-classification one)."""
+    from nerkd.core.student import load_tokenizer, load_trained, pick_device, resolve_model
+
+    path = resolve_model(model)
+    network, labels = load_trained(path, head="sequence")
+    target = pick_device(device)
+    return Classifier(network.to(target), load_tokenizer(path), labels, target, batch_size,
+                      max_length)
+
+
+def predict_labels(records: Iterable[Record], classifier: Classifier, chunk: int = 2048,
+                   name: str | None = None) -> Iterator[Record]:
+    """Classify records lazily, ``chunk`` at a time, in input order (each gets ``label``)."""
+    iterator = iter(records)
+    while batch := list(itertools.islice(iterator, chunk)):
+        for record, label in zip(batch, classifier.classify([r.text for r in batch])):
+            record.label, record.source = label, "silver"
+            if name:
+                record.meta["predicted_by"] = name
+            yield record

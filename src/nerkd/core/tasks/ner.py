@@ -1,0 +1,70 @@
+"""What training needs to know of named entities: IOB2 labels from the records' tags,
+subword windows with first-subword labels, a token-level loss, and entity F1 on dev."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from nerkd.core.encoding import IGNORE, encode, window_labels
+from nerkd.core.errors import NerkdError
+from nerkd.core.plan import record_weight
+from nerkd.core.records import Record, require_labels
+from nerkd.core.student import label_list
+
+
+class NerTraining:
+    """Token classification: a label per word (its first subword), ``O`` for none."""
+
+    name = "ner"
+    head = "token"
+
+    def labels(self, records: Sequence[Record], dev: Sequence[Record] | None,
+               given: list[str] | None) -> list[str]:
+        """IOB2 labels of every type in the training tags and ``given`` types; dev may not
+        hold a type training lacks."""
+        tagged = [r.tags for r in records if r.tags]
+        if not tagged and not given:
+            raise NerkdError("no labelled training records")
+        labels = label_list([*tagged, [f"B-{t}" for t in given or []]])
+        if dev is not None:
+            require_labels(dev, "--dev")
+        unseen = sorted(set(label_list([r.tags for r in dev or [] if r.tags])) - set(labels))
+        if unseen:
+            raise NerkdError(f"dev labels unseen in training: {', '.join(unseen)} "
+                             "(add with --labels)")
+        return labels
+
+    def rows(self, records: Sequence[Record], tokenizer: Any, labels: list[str],
+             max_length: int) -> list[tuple[list[int], list[int], float]]:
+        """(input_ids, per-position label ids, weight) for every window of every record."""
+        index = {label: i for i, label in enumerate(labels)}
+        records = [r for r in records if r.tokens and r.tags]
+        rows = []
+        for window in encode(tokenizer, [r.tokens for r in records], max_length):
+            record = records[window.item]
+            ids = [index[t] for t in record.tags]  # type: ignore[union-attr]
+            rows.append((window.input_ids, window_labels(window, ids), record_weight(record)))
+        return rows
+
+    def loss(self, logits: Any, targets: Sequence[list[int]], weights: Any) -> Any:
+        """Token cross-entropy, each token weighted by its record's weight, averaged over the
+        labelled tokens."""
+        import torch
+
+        width = logits.shape[1]
+        labels = torch.tensor([t + [IGNORE] * (width - len(t)) for t in targets],
+                              device=logits.device)
+        losses = torch.nn.functional.cross_entropy(
+            logits.float().transpose(1, 2), labels, ignore_index=IGNORE, reduction="none")
+        mask = labels != IGNORE
+        return (losses * weights[:, None] * mask).sum() / mask.sum().clamp(min=1)
+
+    def dev_report(self, network: Any, tokenizer: Any, labels: list[str], device: Any,
+                   max_length: int, dev: Sequence[Record]) -> dict[str, Any]:
+        from nerkd.core.evaluate import evaluate
+        from nerkd.core.predict import Tagger
+
+        gold = [r for r in dev if r.tokens and r.tags]
+        tagger = Tagger(network, tokenizer, labels, device, max_length=max_length)
+        return evaluate([r.tags for r in gold], tagger.tag([r.tokens for r in gold]))  # type: ignore[misc]

@@ -1,0 +1,109 @@
+"""`train`, `predict` and `eval` on documents with a class: a tiny BERT learns two topics."""
+
+import json
+import random
+
+import pytest
+
+SPORT = ["club", "match", "win"]
+MONEY = ["bank", "company", "government"]
+FILLER = ["the", "of", "to", "in", "and", "a", "said", "on", "for", "is", "was"]
+
+
+def _documents(n, seed):
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        label, cues = rng.choice([("sport", SPORT), ("business", MONEY)])
+        words = [rng.choice(FILLER) for _ in range(8)]
+        for cue in rng.sample(cues, 2):
+            words.insert(rng.randrange(len(words)), cue)
+        rows.append({"id": f"d{seed}-{i}", "text": " ".join(words), "label": label})
+    return rows
+
+
+def _write(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_bert, tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from nerkd.cli.app import app
+
+    folder = tmp_path_factory.mktemp("classify")
+    train, dev = _write(folder / "train.jsonl", _documents(120, 0)), _write(
+        folder / "dev.jsonl", _documents(40, 1))
+    result = CliRunner().invoke(app, ["train", str(train), "--dev", str(dev), "--model",
+                                      str(tiny_bert), "-o", str(folder / "model"), "--epochs",
+                                      "8", "--lr", "3e-3", "--batch-size", "8", "--device",
+                                      "cpu"])
+    assert result.exit_code == 0, result.output
+    return folder, json.loads(result.stdout)
+
+
+def test_the_task_is_detected_and_the_student_learns_it(trained):
+    folder, summary = trained
+    info = json.loads((folder / "model" / "nerkd.json").read_text())
+    assert info["config"]["task"] == "classify"
+    assert info["labels"] == ["business", "sport"]
+    assert summary["best_dev"]["micro"]["f1"] >= 0.9
+    assert set(summary["best_dev"]["per_class"]) == {"business", "sport"}
+
+
+def test_the_model_loads_as_a_sequence_classifier(trained):
+    from transformers import AutoModelForSequenceClassification
+
+    folder, _ = trained
+    network = AutoModelForSequenceClassification.from_pretrained(folder / "model")
+    assert network.config.id2label == {0: "business", 1: "sport"}
+
+
+def test_predict_then_eval(nerkd, trained, tmp_path):
+    folder, _ = trained
+    test = _write(tmp_path / "test.jsonl", _documents(30, 2))
+    unlabelled = _write(tmp_path / "raw.jsonl", [{"id": r["id"], "text": r["text"]}
+                                                  for r in _documents(30, 2)])
+    predicted = nerkd("predict", unlabelled, "--model", folder / "model", "-o",
+                      tmp_path / "pred.jsonl")
+    assert predicted.exit_code == 0, predicted.stderr
+    rows = [json.loads(line) for line in (tmp_path / "pred.jsonl").read_text().splitlines()]
+    assert {r["label"] for r in rows} <= {"business", "sport"} and len(rows) == 30
+    report = json.loads(nerkd("eval", test, tmp_path / "pred.jsonl").stdout)
+    assert report["accuracy"] >= 0.9
+
+
+def test_only_the_first_window_is_read(nerkd, trained, tmp_path):
+    """With --max-length 16 a document is its first 14 words (+ CLS and SEP): a tail that
+    alone reads as business changes nothing."""
+    folder, _ = trained
+    head = "the club match said the club win to the match and club win the"  # 14 words
+    tail = " ".join(["bank company government"] * 5)
+    rows = [{"id": "head", "text": head}, {"id": "tail", "text": tail},
+            {"id": "both", "text": f"{head} {tail}"}]
+    result = nerkd("predict", _write(tmp_path / "long.jsonl", rows), "--model",
+                   folder / "model", "--max-length", "16")
+    assert result.exit_code == 0, result.stderr
+    labels = {r["id"]: r["label"] for r in result.jsonl()}
+    assert labels == {"head": "sport", "tail": "business", "both": "sport"}
+
+
+def test_first_windows_keep_the_special_tokens(tiny_bert):
+    from nerkd.core.student import load_tokenizer
+    from nerkd.core.tasks.classify import first_windows
+
+    tokenizer = load_tokenizer(str(tiny_bert))
+    ids = first_windows(tokenizer, ["the " * 100, "club"], 16)
+    assert len(ids[0]) == 16 and ids[0][0] == tokenizer.cls_token_id
+    assert ids[0][-1] == tokenizer.sep_token_id and len(ids[1]) == 3
+
+
+def test_dev_classes_must_be_known(nerkd, tiny_bert, tmp_path):
+    train = _write(tmp_path / "train.jsonl", _documents(10, 0))
+    dev = _write(tmp_path / "dev.jsonl", [{"text": "a club", "label": "weather"}])
+    result = nerkd("train", train, "--dev", dev, "--model", tiny_bert, "-o", tmp_path / "m")
+    assert result.exit_code == 1
+    assert result.stderr == ("nerkd: error: dev classes unseen in training: weather "
+                             "(add with --labels)\n")
