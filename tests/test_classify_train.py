@@ -107,3 +107,22 @@ def test_dev_classes_must_be_known(nerkd, tiny_bert, tmp_path):
     assert result.exit_code == 1
     assert result.stderr == ("nerkd: error: dev classes unseen in training: weather "
                              "(add with --labels)\n")
+
+
+def test_blend_plans_documents_and_train_follows_the_plan(nerkd, tiny_bert, tmp_path):
+    gold = _write(tmp_path / "gold.jsonl", _documents(12, 3))
+    silver = _write(tmp_path / "silver.jsonl", [{**r, "source": "silver"}
+                                                 for r in _documents(20, 4)])
+    plan = tmp_path / "plan.jsonl"
+    blended = nerkd("blend", "--gold", gold, "--silver", silver, "--schedule", "sequential",
+                    "--epochs", "2", "-o", plan)
+    assert blended.exit_code == 0, blended.stderr
+    rows = [json.loads(line) for line in plan.read_text().splitlines()]
+    assert [sum(r["epoch"] == e for r in rows) for e in (0, 1)] == [20, 12]  # silver, gold
+    assert all(r["label"] in ("sport", "business") for r in rows)
+    result = nerkd("train", plan, "--model", tiny_bert, "-o", tmp_path / "model",
+                   "--device", "cpu")
+    assert result.exit_code == 0, result.stderr
+    info = json.loads((tmp_path / "model" / "nerkd.json").read_text())
+    assert info["config"]["task"] == "classify" and info["plan"] is True
+    assert [e["records"] for e in info["schedule"]] == [20, 12]

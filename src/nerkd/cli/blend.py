@@ -17,7 +17,7 @@ ScheduleName = Literal[
     "gold", "silver", "concat", "sequential", "simple-mix", "sigmoid", "power-decay", "linear",
     "custom",
 ]
-PoolOpt = "records, file or - (.jsonl, .conll, .txt); records without tags are skipped."
+PoolOpt = "records, file or - (.jsonl, .conll, .txt); records without tags (or, for documents, a label) are skipped."
 ScheduleOpt = Annotated[ScheduleName, typer.Option(
     "--schedule", help="Which share of each pool every epoch uses (see above).")]
 EpochsOpt = Annotated[int | None, typer.Option(

@@ -240,7 +240,7 @@ class BlendStats:
     schedule: str = ""
     gold: int = 0  # labelled gold records in the pool
     silver: int = 0  # silver records in the pool after deduplication and filtering
-    unlabelled: int = 0  # records without tags (either input), skipped
+    unlabelled: int = 0  # records without tags or a class (either input), skipped
     duplicates: int = 0  # silver records whose text is also in gold, dropped
     low_confidence: int = 0  # silver records under --min-confidence, dropped
     epochs: list[EpochCounts] = field(default_factory=list)
@@ -321,7 +321,7 @@ def blend_plan(
 
 
 def _labelled(records: Sequence[Record], stats: BlendStats) -> list[Record]:
-    kept = [r for r in records if r.tags is not None]
+    kept = [r for r in records if r.labelled]  # blending is about records, whatever the task
     stats.unlabelled += len(records) - len(kept)
     return kept
 

@@ -44,7 +44,8 @@ class Record:
 
     @property
     def labelled(self) -> bool:
-        return self.tags is not None
+        """Tags (entities) or a class (a document's label)."""
+        return self.tags is not None or self.label is not None
 
     def with_tags(self, tags: Sequence[str] | None) -> Record:
         """A copy carrying ``tags`` (any scheme; stored as IOB2) and matching spans."""
