@@ -126,3 +126,12 @@ def test_blend_plans_documents_and_train_follows_the_plan(nerkd, tiny_bert, tmp_
     info = json.loads((tmp_path / "model" / "nerkd.json").read_text())
     assert info["config"]["task"] == "classify" and info["plan"] is True
     assert [e["records"] for e in info["schedule"]] == [20, 12]
+
+
+def test_extra_classes_keep_their_case(nerkd, tiny_bert, tmp_path):
+    train = _write(tmp_path / "train.jsonl", _documents(10, 0))
+    result = nerkd("train", train, "--model", tiny_bert, "-o", tmp_path / "m", "--epochs", "1",
+                   "--labels", "Weather", "--device", "cpu")
+    assert result.exit_code == 0, result.stderr
+    info = json.loads((tmp_path / "m" / "nerkd.json").read_text())
+    assert info["labels"] == ["Weather", "business", "sport"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -29,6 +29,7 @@ def annotate(
     output: OutputOpt = "-",
     from_format: FromOpt = None,
     to_format: ToOpt = None,
+    task: Annotated[Literal["ner", "classify"], typer.Option("--task", help="ner: entities; classify: one class per text from --labels (names, or a file of 'name: definition' lines; texts past 4,000 characters are cut), few-shot --examples are documents with a label.")] = "ner",
     teacher: teaching.TeacherOpt = "auto",
     model: teaching.TeacherModelOpt = None,
     base_url: teaching.BaseUrlOpt = None,
@@ -75,25 +76,36 @@ def annotate(
     for path in (output, report or "-"):
         check_output(path)
     notice_stdin(input)
-    label_set = read_labels(labels)
     backend = teaching.pick_backend(teacher, base_url)
-    if backend in teaching.MODEL_BACKENDS:
-        labeller = load_model_teacher(backend, model, label_set, teaching.label_map(label_map),
-                                      CallLog(call_log), keep_gold)
-        silver = labeller.run(read_records(input, from_format))
-        write_records(silver, output, output_format(output, to_format))
-        _finish(labeller.stats.as_json(), report, min_annotated)
-        return
-    pool = [r for r in read_records(examples) if r.tags is not None] if examples else []
-    builder = PromptBuilder(labels=label_set, cot=cot, template=load_template(prompt),
-                            examples=pool if similar else pick_examples(pool, shots, seed))
+    if task == "classify":
+        if cot or prompt:
+            raise fail("--cot and --prompt shape the entity prompt: they do not apply to "
+                       "--task classify")
+        builder, reading = _class_prompt(labels, examples, shots if not similar else None,
+                                         seed, label_map, backend)
+    else:
+        label_set = read_labels(labels)
+        if backend in teaching.MODEL_BACKENDS:
+            labeller = load_model_teacher(backend, model, label_set,
+                                          teaching.label_map(label_map), CallLog(call_log),
+                                          keep_gold)
+            silver = labeller.run(read_records(input, from_format))
+            write_records(silver, output, output_format(output, to_format))
+            _finish(labeller.stats.as_json(), report, min_annotated)
+            return
+        pool = [r for r in read_records(examples) if r.tags is not None] if examples else []
+        builder = PromptBuilder(labels=label_set, cot=cot, template=load_template(prompt),
+                                examples=pool if similar else pick_examples(pool, shots, seed))
+        reading = None  # entities
     options = AnnotateOptions(
         concurrency=concurrency, temperature=temperature, votes=votes, retries=retries,
         max_tokens=max_tokens, max_cost=max_cost, price_in=price_in, price_out=price_out,
         label_map=teaching.label_map(label_map), fuzzy=fuzzy, keep_gold=keep_gold,
-        similar_shots=shots if similar else 0, seed=seed)
+        similar_shots=shots if similar else 0, seed=seed,
+        # A class answer is a few tokens; classify cuts long texts itself.
+        **({} if task == "ner" else {"max_chars": 10**9, "max_answer_tokens": 48}))
     annotator = Annotator(make_teacher(backend, model, base_url, timeout, seed), builder,
-                          CallLog(call_log), options)
+                          CallLog(call_log), options, reading)
     with progress() as bar:  # counts every record finished, failed ones too
         task = bar.add_task("annotating", total=None)
         done = itertools.count(1)
@@ -104,6 +116,26 @@ def annotate(
         records = annotator.run(read_records(input, from_format), on_done=count)
         write_records(records, output, output_format(output, to_format))
     _finish(annotator.stats.as_json(), report, min_annotated)
+
+
+def _class_prompt(labels: str | None, examples: str | None, shots: int | None, seed: int,
+                  label_map: str | None, backend: str) -> tuple[Any, Any]:
+    """``--task classify``: the prompt (classes, few-shot documents: ``shots`` of them, or all
+    for --similar to choose from) and how answers read."""
+    from nerkd.core.formats import read_records
+    from nerkd.core.tasks.classify import ClassPrompt, ClassReading, pick_documents, read_classes
+
+    if backend in teaching.MODEL_BACKENDS:
+        raise fail(f"--task classify: --teacher {backend} finds entities; classes come from an "
+                   "LLM teacher for now")
+    if labels is None:
+        raise fail("--task classify needs --labels: class names (sport,tech) or a file of "
+                   "'name: definition' lines")
+    classes = read_classes(labels)
+    pool = [r for r in read_records(examples) if r.label is not None] if examples else []
+    shown = pool if shots is None else pick_documents(pool, shots, seed)
+    prompt = ClassPrompt(classes, examples=shown)
+    return prompt, ClassReading(list(classes), teaching.label_map(label_map))
 
 
 def _finish(stats: dict[str, Any], report: str | None, min_annotated: float) -> None:

@@ -51,6 +51,7 @@ def train(
     from nerkd.core.prompt import read_labels
     from nerkd.core.student import resolve_model
     from nerkd.core.tasks import task_of
+    from nerkd.core.tasks.classify import read_classes
     from nerkd.core.train import TrainConfig, check_model_output
     from nerkd.core.train import train as run
 
@@ -62,11 +63,13 @@ def train(
     dev_records = list(read_records(dev)) if dev else None
     if epochs is None and not is_plan(records):
         epochs = 3
+    task = task_of(records) if task == "auto" else task
+    read = read_classes if task == "classify" else read_labels  # classes keep their case
+    extra_labels = list(read(labels)) if labels else None
     config = TrainConfig(
         model=resolve_model(model), epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-        max_length=max_length, patience=patience, device=device,
-        labels=list(read_labels(labels)) if labels else None,
-        task=task_of(records) if task == "auto" else task,
+        max_length=max_length, patience=patience, device=device, labels=extra_labels,
+        task=task,
     )
     hashes = {p: file_digest(p) for p in [*data, *([dev] if dev else [])] if p != "-"}
     events = run(records, config, output, dev_records, resume, hashes, force)  # type: ignore[arg-type]

@@ -1,4 +1,6 @@
-"""Silver labels from a teacher: ask, parse, align, and stream records out in input order.
+"""Silver labels from a teacher: ask, read, agree over votes, and stream records out in input
+order. What an answer means is the task's (``Reading``: entities in ``core.tasks.ner``, a
+class in ``core.tasks.classify``); asking, retrying and ordering are shared.
 
 Requests run concurrently (bounded) through a ``Caller`` (call log, retries, budgets; see
 ``core.calls``); a budget stops the run cleanly: the records written so far are complete
@@ -12,15 +14,13 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from nerkd.core.align import align_entities
 from nerkd.core.calllog import CallLog
 from nerkd.core.calls import BudgetReached, Caller, CallOptions, CallStats, ItemFailed, close_loop
-from nerkd.core.parse import ParseError, parse_entities
-from nerkd.core.prompt import PromptBuilder, similar_examples
+from nerkd.core.parse import ParseError
+from nerkd.core.prompt import similar_examples
 from nerkd.core.records import Record
-from nerkd.core.tags import TokenSpan, spans_to_iob2
 from nerkd.core.teachers import Teacher
 
 
@@ -55,13 +55,46 @@ class AnnotateStats(CallStats):
         return {**self.__dict__, "entities": dict(sorted(self.entities.items()))}
 
 
-class Annotator:
-    """Labels records with one teacher, prompt, call log and set of options."""
+class Prompt(Protocol):
+    """What the annotator asks with (``prompt.PromptBuilder``, ``tasks.classify.ClassPrompt``)."""
 
-    def __init__(self, teacher: Teacher, prompt: PromptBuilder, log: CallLog,
-                 options: AnnotateOptions | None = None) -> None:
+    examples: Sequence[Record]
+    cot: bool
+    fingerprint: str
+
+    def messages(self, text: str, shots: Sequence[Record] | None = None) -> list[dict]: ...
+
+    def schema(self) -> dict[str, Any]: ...
+
+
+class Reading(Protocol):
+    """What answers mean for one task."""
+
+    def read(self, answer: str, record: Record) -> tuple[Any, Counter[str]]:
+        """The labels in one answer (raises ``ParseError`` when it has none), and counts for
+        the report."""
+
+    def agree(self, values: list[Any], votes: int) -> tuple[Any, Any]:
+        """What a majority of the votes says (None: nothing usable), and its confidence."""
+
+    def silver(self, record: Record, value: Any, confidence: Any, votes: int) -> Record:
+        """The record labelled with ``value``."""
+
+
+class Annotator:
+    """Labels records with one teacher, prompt, call log and set of options; ``reading``
+    says what answers mean (entities, by default)."""
+
+    def __init__(self, teacher: Teacher, prompt: Prompt, log: CallLog,
+                 options: AnnotateOptions | None = None, reading: Reading | None = None) -> None:
         self.teacher, self.prompt, self.log = teacher, prompt, log
         self.options = options or AnnotateOptions()
+        if reading is None:
+            from nerkd.core.tasks.ner import EntityReading
+
+            reading = EntityReading(list(prompt.labels), self.options.label_map,  # type: ignore[attr-defined]
+                                    self.options.fuzzy)
+        self.reading = reading
         self.stats = AnnotateStats()
         self.caller = Caller(teacher, log, self.options, self.stats)
 
@@ -95,7 +128,7 @@ class Annotator:
 
     async def _one(self, record: Record, number: int) -> Record | BudgetReached | None:
         """``number``: the record's place in the input, naming a failed record without id."""
-        if self.options.keep_gold and record.tags is not None:
+        if self.options.keep_gold and record.labelled:
             self.stats.passed_through += 1
             return record
         if not record.tokens:
@@ -103,41 +136,38 @@ class Annotator:
         if len(record.text) > self.options.max_chars:
             return self._fail(record, number, f"longer than {self.options.max_chars} characters")
         try:
-            spans, confidence = await self._vote(record)
+            value, confidence = await self._vote(record)
         except BudgetReached as stop:
             return stop
         except ItemFailed as failure:
             return self._fail(record, number, str(failure))
+        if value is None:
+            return self._fail(record, number, "no answer within the label set")
         self.stats.annotated += 1
-        return self._silver(record, spans, confidence)
+        return self._silver(record, value, confidence)
 
     def _fail(self, record: Record, number: int, reason: str) -> None:
         self.stats.failed.append({"id": record.id or f"record {number}", "reason": reason})
         return None
 
-    async def _vote(self, record: Record) -> tuple[list[TokenSpan], dict[TokenSpan, float]]:
-        """Spans a majority of ``votes`` answers agree on, with the share that agreed."""
+    async def _vote(self, record: Record) -> tuple[Any, Any]:
+        """What a majority of ``votes`` answers agree on, with its confidence."""
         votes = self.options.votes
         answers = await asyncio.gather(*(self._labelled(record, s) for s in range(votes)))
-        counts = Counter(span for spans in answers for span in set(spans))
-        kept = sorted(span for span, n in counts.items() if n * 2 > votes)
-        return kept, {span: counts[span] / votes for span in kept}
+        return self.reading.agree(list(answers), votes)
 
-    async def _labelled(self, record: Record, sample: int) -> list[TokenSpan]:
-        """One answer's spans; an unreadable answer is re-asked up to ``parse_retries``."""
+    async def _labelled(self, record: Record, sample: int) -> Any:
+        """One answer's labels; an unreadable answer is re-asked up to ``parse_retries``."""
         messages = self.prompt.messages(record.text, self._shots(record))
         for attempt in range(self.options.parse_retries + 1):
             answer = await self.caller.ask(messages, self._params(record.text, sample, attempt))
             try:
-                entities = parse_entities(answer)
+                value, counts = self.reading.read(answer, record)
             except ParseError:
                 self.stats.parse_failures += 1
                 continue
-            alignment = align_entities(entities, record.text, record.offsets,
-                                       list(self.prompt.labels), self.options.label_map,
-                                       self.options.fuzzy)
-            self.stats.entities.update({"proposed": len(entities), **alignment.counts})
-            return alignment.spans
+            self.stats.entities.update(counts)
+            return value
         raise ItemFailed(f"unreadable answer after {self.options.parse_retries + 1} tries")
 
     def _shots(self, record: Record) -> Sequence[Record] | None:
@@ -161,14 +191,11 @@ class Annotator:
                 "seed": self.options.seed + sample, "sample": sample, "attempt": attempt,
                 "schema": self.prompt.schema()}
 
-    def _silver(self, record: Record, spans: list[TokenSpan],
-                confidence: dict[TokenSpan, float]) -> Record:
-        silver = record.with_tags(spans_to_iob2(len(record.tokens), spans))
+    def _silver(self, record: Record, value: Any, confidence: Any) -> Record:
+        silver = self.reading.silver(record, value, confidence, self.options.votes)
         silver.source = "silver"
-        silver.meta = {**record.meta, "teacher": self.teacher.model,
+        silver.meta = {**record.meta, **silver.meta, "teacher": self.teacher.model,
                        "backend": self.teacher.backend, "prompt": self.prompt.fingerprint}
         if self.options.votes > 1:
             silver.meta["votes"] = self.options.votes
-            for span, char_span in zip(spans, silver.spans or []):
-                char_span["confidence"] = confidence[span]
         return silver

@@ -1,6 +1,7 @@
-"""Text classification: training pieces (a sequence-classification head), prediction, and
-scores (accuracy, micro and macro P/R/F1, per-class P/R/F1 and the confusion matrix, for
-documents paired in order or by id).
+"""Text classification: the teacher's prompt and how its answers are read (one class from the
+schema; votes give a confidence), training pieces (a sequence-classification head),
+prediction, and scores (accuracy, micro and macro P/R/F1, per-class P/R/F1 and the confusion
+matrix, for documents paired in order or by id).
 
 Long documents: the student reads the first ``max_length`` subwords of each text (256 by
 default) and nothing after. News and reviews state their subject early; averaging over
@@ -14,18 +15,147 @@ predictions (a class predicted but never true scores 0).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import itertools
+import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from nerkd.core.errors import NerkdError
 from nerkd.core.evaluate import macro, scores
+from nerkd.core.parse import ParseError, json_values
 from nerkd.core.plan import record_weight
 from nerkd.core.records import Record
 
 UNANSWERED = "(none)"  # the confusion matrix's column for documents without a prediction
+SHOWN_CHARS = 1500  # of each few-shot example's text: the first window is what counts
+READ_CHARS = 4000  # of the text to classify (about 1,000 tokens): a long article is cut
+
+SYSTEM = "You are a careful annotator who sorts texts into classes. You answer in JSON."
+USER = """Which class does the text belong to?
+
+Classes:
+{labels}
+
+Answer with JSON only: {{"label": "..."}}, with exactly one of the class names above.
+
+Text: {text}"""
+
+
+def read_classes(spec: str) -> dict[str, str]:
+    """Class names with optional definitions: ``sport,tech`` or a file of ``name: definition``
+    lines (``#`` starts a comment). Names keep their case."""
+    path = Path(spec)
+    if spec.strip() and path.is_file():
+        pairs = [line.partition(":") for line in path.read_text(encoding="utf-8").splitlines()
+                 if line.strip() and not line.startswith("#")]
+        classes = {name.strip(): about.strip() for name, _, about in pairs}
+    else:
+        classes = {name.strip(): "" for name in spec.split(",") if name.strip()}
+    if not classes:
+        raise NerkdError(f"--labels: no class names in {spec!r} (e.g. sport,tech or a file)")
+    return classes
+
+
+@dataclass
+class ClassPrompt:
+    """Chat messages asking for one document's class (its first ``READ_CHARS`` characters);
+    few-shot examples are documents with their class (cut to ``SHOWN_CHARS``)."""
+
+    labels: dict[str, str]
+    examples: Sequence[Record] = ()
+    cot: bool = False  # no reasoning variant (yet): the answer is one word
+    system: str = SYSTEM
+
+    def messages(self, text: str, shots: Sequence[Record] | None = None) -> list[dict[str, str]]:
+        messages = [{"role": "system", "content": self.system}]
+        for example in self.examples if shots is None else shots:
+            messages.append({"role": "user", "content": self._user(example.text[:SHOWN_CHARS])})
+            messages.append({"role": "assistant",
+                             "content": json.dumps({"label": example.label}, ensure_ascii=False)})
+        return [*messages, {"role": "user", "content": self._user(text[:READ_CHARS])}]
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "object", "required": ["label"],
+                "properties": {"label": {"type": "string", "enum": list(self.labels)}}}
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        shape = json.dumps(self.messages("$text"), sort_keys=True)
+        return hashlib.sha256(shape.encode()).hexdigest()[:16]
+
+    def _user(self, text: str) -> str:
+        lines = "\n".join(f"- {name}: {about}" if about else f"- {name}"
+                          for name, about in self.labels.items())
+        return USER.format(labels=lines, text=text)
+
+
+class ClassReading:
+    """An answer names a class: exactly, through the label map, or differing only in case;
+    anything else is dropped and counted. Votes: the most named class, with the share of votes
+    that named it (below half, the document is left out)."""
+
+    def __init__(self, labels: Sequence[str], label_map: dict[str, str]) -> None:
+        self.labels = list(labels)
+        self.by_case = {label.casefold(): label for label in labels}
+        self.label_map = {k.casefold(): v for k, v in label_map.items()}
+
+    def read(self, answer: str, record: Record) -> tuple[str | None, Counter[str]]:
+        named = _named_class(answer)
+        if named is None:
+            raise ParseError(f"no class in the answer: {answer[:80]!r}")
+        if named in self.labels:
+            return named, Counter(proposed=1, aligned_exact=1)
+        mapped = self.label_map.get(named.casefold())
+        target = self.by_case.get((mapped or named).casefold())
+        if target is not None:
+            return target, Counter(proposed=1, **{"aligned_mapped" if mapped else
+                                                   "aligned_case": 1})
+        return None, Counter(proposed=1, dropped_label=1)
+
+    def agree(self, values: list[str | None], votes: int) -> tuple[str | None, float]:
+        counts = Counter(v for v in values if v is not None)
+        if not counts:
+            return None, 0.0
+        label, n = counts.most_common(1)[0]
+        return (label, n / votes) if n * 2 >= votes else (None, n / votes)
+
+    def silver(self, record: Record, label: str, confidence: float, votes: int) -> Record:
+        silver = record.with_tags(None)
+        silver.label = label
+        if votes > 1:
+            silver.meta = {"confidence": confidence}
+        return silver
+
+
+def pick_documents(pool: Sequence[Record], k: int, seed: int = 0) -> list[Record]:
+    """``k`` labelled documents, drawn with a seed, one class at a time so that few shots
+    still show as many classes as they can."""
+    import random
+
+    shuffled = [r for r in pool if r.label is not None and r.text.strip()]
+    random.Random(seed).shuffle(shuffled)
+    by_class: dict[str, list[Record]] = {}
+    for record in shuffled:
+        by_class.setdefault(record.label, []).append(record)  # type: ignore[arg-type]
+    turns = itertools.zip_longest(*by_class.values())
+    return [r for turn in turns for r in turn if r is not None][:k]
+
+
+def _named_class(answer: str) -> str | None:
+    """The class an answer names: ``{"label": ...}`` (or ``class``), else a bare word."""
+    for value in json_values(answer):
+        if isinstance(value, dict):
+            for key in ("label", "class", "category"):
+                if isinstance(value.get(key), str) and value[key].strip():
+                    return value[key].strip()
+    bare = answer.strip().strip('"').strip()
+    return bare if bare and "\n" not in bare and len(bare) <= 60 else None
 
 
 def evaluate_labels(gold: Sequence[str], predicted: Sequence[str | None]) -> dict[str, Any]:

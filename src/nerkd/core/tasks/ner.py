@@ -1,16 +1,49 @@
-"""What training needs to know of named entities: IOB2 labels from the records' tags,
-subword windows with first-subword labels, a token-level loss, and entity F1 on dev."""
+"""What named entities mean to annotate and train: a teacher's answer read into spans, votes
+agreed span by span; IOB2 labels from the records' tags, subword windows with first-subword
+labels, a token-level loss, and entity F1 on dev."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from nerkd.core.align import align_entities
 from nerkd.core.encoding import IGNORE, encode, window_labels
 from nerkd.core.errors import NerkdError
+from nerkd.core.parse import parse_entities
 from nerkd.core.plan import record_weight
 from nerkd.core.records import Record, require_labels
 from nerkd.core.student import label_list
+from nerkd.core.tags import TokenSpan, spans_to_iob2
+
+
+class EntityReading:
+    """An answer is a list of entity strings with types, placed in the text; votes keep the
+    spans most answers share, each with the share that agreed as its confidence."""
+
+    def __init__(self, labels: list[str], label_map: Mapping[str, str], fuzzy: bool) -> None:
+        self.labels, self.label_map, self.fuzzy = labels, label_map, fuzzy
+
+    def read(self, answer: str, record: Record) -> tuple[list[TokenSpan], Counter[str]]:
+        entities = parse_entities(answer)
+        alignment = align_entities(entities, record.text, record.offsets, self.labels,
+                                   self.label_map, self.fuzzy)
+        return alignment.spans, Counter({"proposed": len(entities), **alignment.counts})
+
+    def agree(self, values: list[list[TokenSpan]],
+              votes: int) -> tuple[list[TokenSpan], dict[TokenSpan, float]]:
+        counts = Counter(span for spans in values for span in set(spans))
+        kept = sorted(span for span, n in counts.items() if n * 2 > votes)
+        return kept, {span: counts[span] / votes for span in kept}
+
+    def silver(self, record: Record, spans: list[TokenSpan],
+               confidence: dict[TokenSpan, float], votes: int) -> Record:
+        silver = record.with_tags(spans_to_iob2(len(record.tokens), spans))
+        if votes > 1:
+            for span, char_span in zip(spans, silver.spans or []):
+                char_span["confidence"] = confidence[span]
+        return silver
 
 
 class NerTraining:

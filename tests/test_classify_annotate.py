@@ -1,0 +1,82 @@
+"""`annotate --task classify` against the local OpenAI-protocol server: one class per text."""
+
+import json
+
+from fake_openai import FakeOpenAI, text_to_annotate
+
+CLASSES = "sport: games, clubs and athletes\nbusiness: companies, markets and money\n"
+TEXTS = ["United won the cup final.", "Shares in Acme rose sharply.",
+         "The club signed a striker.", "It rained all day in Leeds."]
+
+
+def _teacher(messages):
+    """Names a class by keywords, in the answer shapes teachers use."""
+    text = text_to_annotate(messages)
+    if "cup" in text or "club" in text:
+        return json.dumps({"label": "Sport" if "club" in text else "sport"})
+    if "Shares" in text:
+        return '{"class": "markets"}'
+    return json.dumps({"label": "weather"})
+
+
+def _run(nerkd, tmp_path, server, *extra):
+    (tmp_path / "classes.txt").write_text(CLASSES)
+    (tmp_path / "news.txt").write_text("\n".join(TEXTS) + "\n")
+    return nerkd("annotate", tmp_path / "news.txt", "--task", "classify", "--labels",
+                 tmp_path / "classes.txt", "--base-url", server.base_url, "--model", "fake",
+                 "--call-log", tmp_path / "calls.sqlite", "--report", tmp_path / "report.json",
+                 *extra)
+
+
+def test_each_text_gets_a_class_from_the_schema(nerkd, tmp_path):
+    with FakeOpenAI(answer=_teacher) as server:
+        result = _run(nerkd, tmp_path, server, "--label-map", "markets=business")
+        prompt = server.requests[0]["messages"][-1]["content"]
+    assert result.exit_code == 0, result.stderr
+    records = result.jsonl()
+    assert [(r["text"], r["label"]) for r in records] == [
+        (TEXTS[0], "sport"), (TEXTS[1], "business"), (TEXTS[2], "sport")]  # Leeds: out
+    assert all(r["source"] == "silver" and "tags" not in r for r in records)
+    assert "- sport: games, clubs and athletes" in prompt
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["entities"] == {"proposed": 4, "aligned_exact": 1, "aligned_case": 1,
+                                  "aligned_mapped": 1, "dropped_label": 1}
+    assert report["failed"][0]["reason"] == "no answer within the label set"
+
+
+def test_votes_give_a_confidence_and_a_rerun_is_free(nerkd, tmp_path):
+    with FakeOpenAI(answer=_teacher) as server:
+        first = _run(nerkd, tmp_path, server, "--votes", "3", "--min-annotated", "0.5")
+        asked = len(server.requests)
+        again = _run(nerkd, tmp_path, server, "--votes", "3")
+        assert len(server.requests) == asked  # the call log answered everything
+    assert first.exit_code == 0, first.stderr
+    assert again.stdout == first.stdout
+    assert {r["meta"]["confidence"] for r in first.jsonl()} == {1.0}
+    assert {r["meta"]["votes"] for r in first.jsonl()} == {3}
+
+
+def test_long_texts_are_cut_and_examples_are_documents(nerkd, tmp_path):
+    examples = tmp_path / "examples.jsonl"
+    examples.write_text("".join(json.dumps({"text": t, "label": c}) + "\n" for t, c in [
+        ("The club lost.", "sport"), ("Banks merged.", "business"), ("A rally ended.", "sport")]))
+    (tmp_path / "long.txt").write_text("The club " + "played well and " * 1000 + "\n")
+    with FakeOpenAI(answer=_teacher) as server:
+        result = nerkd("annotate", tmp_path / "long.txt", "--task", "classify", "--labels",
+                       "sport,business", "--examples", examples, "--shots", "2",
+                       "--base-url", server.base_url, "--model", "fake")
+        messages = server.requests[0]["messages"]
+    assert result.exit_code == 0, result.stderr
+    assert result.jsonl()[0]["label"] == "sport"
+    assert len(text_to_annotate(messages)) <= 4000
+    shown = [json.loads(m["content"])["label"] for m in messages if m["role"] == "assistant"]
+    assert sorted(shown) == ["business", "sport"]  # two shots, two classes
+
+
+def test_classify_needs_classes(nerkd, tmp_path):
+    (tmp_path / "news.txt").write_text("Some text.\n")
+    result = nerkd("annotate", tmp_path / "news.txt", "--task", "classify",
+                   "--base-url", "http://127.0.0.1:9/v1")
+    assert result.exit_code == 1
+    assert result.stderr == ("nerkd: error: --task classify needs --labels: class names "
+                             "(sport,tech) or a file of 'name: definition' lines\n")
