@@ -135,3 +135,41 @@ def test_extra_classes_keep_their_case(nerkd, tiny_bert, tmp_path):
     assert result.exit_code == 0, result.stderr
     info = json.loads((tmp_path / "m" / "nerkd.json").read_text())
     assert info["labels"] == ["Weather", "business", "sport"]
+
+
+def test_a_trained_classifier_teaches_classes(nerkd, trained, tmp_path):
+    folder, _ = trained
+    raw = _write(tmp_path / "raw.jsonl", [{"id": r["id"], "text": r["text"]}
+                                          for r in _documents(20, 5)])
+    result = nerkd("annotate", raw, "--task", "classify", "--teacher", "hf", "--model",
+                   folder / "model", "--labels", "sport,business", "--report",
+                   tmp_path / "report.json")
+    assert result.exit_code == 0, result.stderr
+    silver = result.jsonl()
+    assert all(r["meta"]["backend"] == "hf" and r["source"] == "silver" for r in silver)
+    gold = {r["id"]: r["label"] for r in _documents(20, 5)}
+    assert sum(r["label"] == gold[r["id"]] for r in silver) >= 18
+    only_sport = nerkd("annotate", raw, "--task", "classify", "--teacher", "hf", "--model",
+                       folder / "model", "--labels", "sport", "--min-annotated", "0")
+    assert {r["label"] for r in only_sport.jsonl()} == {"sport"}  # business: dropped
+
+
+def test_the_zero_shot_teacher_picks_the_closest_definition(nerkd, tiny_bert, tmp_path):
+    (tmp_path / "classes.txt").write_text("sport: club match win\nbusiness: bank company\n")
+    raw = _write(tmp_path / "raw.jsonl", [{"id": "a", "text": "sport: club match win"},
+                                          {"id": "b", "text": "business: bank company"}])
+    result = nerkd("annotate", raw, "--task", "classify", "--teacher", "embed", "--model",
+                   tiny_bert, "--labels", tmp_path / "classes.txt")
+    assert result.exit_code == 0, result.stderr
+    assert [(r["id"], r["label"]) for r in result.jsonl()] == [("a", "sport"), ("b", "business")]
+
+
+@pytest.mark.parametrize(("task", "teacher", "message"), [
+    ("ner", "embed", "--teacher embed gives classes: use it with --task classify"),
+    ("classify", "spacy", "--teacher spacy finds entities: for --task classify use hf (a text "
+     "classifier), embed or an LLM")])
+def test_teachers_of_the_other_task_are_refused(nerkd, tmp_path, task, teacher, message):
+    raw = _write(tmp_path / "raw.jsonl", [{"text": "a text"}])
+    result = nerkd("annotate", raw, "--task", task, "--teacher", teacher, "--labels", "a,b")
+    assert result.exit_code == 1
+    assert result.stderr == f"nerkd: error: {message}\n"

@@ -68,6 +68,8 @@ def evolve(
     seeds = list(read_records(seed_data))
     label_set = read_labels(labels)
     backend = teaching.pick_backend(teacher, base_url)
+    if backend == "embed":
+        raise fail("--teacher embed gives classes: evolve grows entity data")
     if pool is None and backend in teaching.MODEL_BACKENDS:
         raise fail(f"--teacher {backend} labels but cannot write: give it --pool FILE of "
                    "unlabelled text to pick sentences from")

@@ -12,7 +12,7 @@ from nerkd.cli import common
 EXIT_BUDGET = 3  # a token or cost budget stopped the run; its output is valid so far
 
 
-TeacherOpt = Annotated[Literal["auto", "openai", "llamacpp", "hf", "spacy"], typer.Option("--teacher", help="auto: openai when --base-url or OPENAI_BASE_URL is set, else the embedded local model; hf: a token-classification model directory (--model DIR) tags the tokens itself (model-to-model distillation); spacy: an installed spaCy pipeline (--model NAME or path; OntoNotes types mapped to CoNLL's).")]
+TeacherOpt = Annotated[Literal["auto", "openai", "llamacpp", "hf", "spacy", "embed"], typer.Option("--teacher", help="auto: openai when --base-url or OPENAI_BASE_URL is set, else the embedded local model; hf: a trained model directory (--model DIR) labels by itself (model-to-model distillation: a token classifier for entities, a text classifier for classes); spacy: an installed spaCy pipeline (--model NAME or path; OntoNotes types mapped to CoNLL's); embed: classes zero-shot, by the cosine between a text and each class definition in a sentence-embedding model (--model DIR, default the embedded all-MiniLM-L6-v2).")]
 TeacherModelOpt = Annotated[str | None, typer.Option("--model", help="Model name on the server, a .gguf file for llamacpp (default: embedded SmolLM2-135M-Instruct), a model directory for hf, or a spaCy pipeline name or path.")]
 LabelMapOpt = Annotated[str | None, typer.Option("--label-map", help="Map teacher labels to yours: PERSON=PER,COMPANY=ORG, or a file of such pairs (unmapped out-of-schema labels are dropped).")]
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (key from OPENAI_API_KEY).")]
@@ -27,7 +27,7 @@ PriceOutOpt = Annotated[float, typer.Option("--price-out", min=0.0, help="Price 
 CallLogOpt = Annotated[str | None, typer.Option("--call-log", help="SQLite call log: cache and resume journal (default ~/.cache/nerkd/calls.sqlite, or $NERKD_HOME).")]
 
 
-MODEL_BACKENDS = ("hf", "spacy")  # trained models: they label, they cannot write
+MODEL_BACKENDS = ("hf", "spacy", "embed")  # trained models: they label, they cannot write
 
 
 def pick_backend(teacher: str, base_url: str | None) -> str:

@@ -1,0 +1,110 @@
+"""Teachers of classes that are not LLMs: a trained text classifier (model-to-model
+distillation), or a sentence-embedding model reading zero-shot (the class whose definition's
+vector is closest to the text's, by cosine). all-MiniLM-L6-v2, the embedded student, is such
+an embedding model, so the zero-shot teacher works offline with nothing extra.
+
+Like ``core.model_teacher`` for entities: records in, silver records with provenance out,
+classes mapped into the schema or dropped and counted.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from nerkd.core.model_teacher import ModelTeacherStats
+from nerkd.core.records import Record
+
+# Texts -> one class name each (the model's own names).
+ClassLabeller = Callable[[Sequence[str]], list[str]]
+CHUNK = 256
+READ_SUBWORDS = 256  # of each text: the same first window the student reads
+
+
+class ClassModelTeacher:
+    """Gives each record a class from one model, mapped into ``classes``."""
+
+    def __init__(self, labeller: ClassLabeller, backend: str, name: str,
+                 classes: Sequence[str], label_map: Mapping[str, str] | None = None) -> None:
+        self.labeller, self.backend, self.model = labeller, backend, name
+        self.by_case = {c.casefold(): c for c in classes}
+        self.label_map = {k.casefold(): v for k, v in (label_map or {}).items()}
+        self.stats = ModelTeacherStats()
+
+    def run(self, records: Iterable[Record]) -> Iterator[Record]:
+        started = time.perf_counter()
+        iterator = iter(records)
+        while chunk := list(itertools.islice(iterator, CHUNK)):
+            self.stats.records += len(chunk)
+            todo = [r for r in chunk if r.text.strip()]
+            self.stats.calls += len(todo)
+            for record, found in zip(todo, self.labeller([r.text for r in todo])):
+                self.stats.entities["proposed"] += 1
+                label = self.by_case.get(self.label_map.get(found.casefold(), found).casefold())
+                if label is None:
+                    self.stats.entities["dropped_label"] += 1
+                    self.stats.failed.append({"id": record.id or "?",
+                                              "reason": f"class {found!r} outside the schema"})
+                    continue
+                self.stats.entities["aligned_model"] += 1
+                self.stats.annotated += 1
+                yield self._silver(record, label)
+            self.stats.seconds = time.perf_counter() - started
+
+    def _silver(self, record: Record, label: str) -> Record:
+        silver = record.with_tags(None)
+        silver.label, silver.source = label, "silver"
+        silver.meta = {**record.meta, "teacher": self.model, "backend": self.backend}
+        return silver
+
+
+def classifier_labeller(model: str) -> ClassLabeller:
+    """A trained sequence-classification model directory names the classes."""
+    from nerkd.core.tasks.classify import load_classifier
+
+    return load_classifier(model, max_length=READ_SUBWORDS).classify
+
+
+def embedding_labeller(model: str, classes: Mapping[str, str]) -> ClassLabeller:
+    """Zero-shot: each text takes the class whose ``name: definition`` reads closest (cosine of
+    mean-pooled, unit-length vectors of an embedding model such as all-MiniLM-L6-v2)."""
+    embed = _embedder(model)
+    names = list(classes)
+    anchors = embed([f"{name}: {about}" if about else name for name, about in classes.items()])
+
+    def label(texts: Sequence[str]) -> list[str]:
+        best = (embed(texts) @ anchors.T).argmax(-1).tolist()
+        return [names[i] for i in best]
+
+    return label
+
+
+def _embedder(model: str) -> Callable[[Sequence[str]], Any]:
+    import torch
+    from transformers import AutoModel
+    from transformers.utils import logging
+
+    from nerkd.core.encoding import collate, length_batches
+    from nerkd.core.student import load_tokenizer, pick_device, resolve_model
+
+    path = resolve_model(model)
+    logging.set_verbosity_error()
+    device = pick_device("auto")
+    network = AutoModel.from_pretrained(path, use_safetensors=True).to(device).eval()
+    tokenizer = load_tokenizer(path)
+
+    def embed(texts: Sequence[str]) -> Any:
+        ids = tokenizer(list(texts), truncation=True, max_length=READ_SUBWORDS)["input_ids"]
+        vectors = torch.zeros(len(ids), network.config.hidden_size)
+        with torch.inference_mode():
+            for batch in length_batches([len(row) for row in ids], 32):
+                inputs = collate([ids[i] for i in batch], tokenizer.pad_token_id)
+                inputs = {k: v.to(device) for k, v in inputs.items()}
+                hidden = network(**inputs).last_hidden_state.float()
+                mask = inputs["attention_mask"].unsqueeze(-1).float()
+                vectors[batch] = ((hidden * mask).sum(1) / mask.sum(1)).cpu()
+        return torch.nn.functional.normalize(vectors, dim=-1)
+
+    return embed
