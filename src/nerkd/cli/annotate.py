@@ -80,7 +80,7 @@ def annotate(
         labeller = _model_labeller(task, backend, model, labels, label_map, call_log, keep_gold)
         silver = labeller.run(read_records(input, from_format))
         write_records(silver, output, output_format(output, to_format))
-        _finish(labeller.stats.as_json(), report, min_annotated)
+        _finish(labeller.stats.as_json(), report, min_annotated, task)
         return
     if task == "classify":
         if cot or prompt:
@@ -104,15 +104,15 @@ def annotate(
     annotator = Annotator(make_teacher(backend, model, base_url, timeout, seed), builder,
                           CallLog(call_log), options, reading)
     with progress() as bar:  # counts every record finished, failed ones too
-        task = bar.add_task("annotating", total=None)
+        counter = bar.add_task("annotating", total=None)
         done = itertools.count(1)
 
         def count() -> None:
-            bar.update(task, description=f"annotating: {next(done)} records done")
+            bar.update(counter, description=f"annotating: {next(done)} records done")
 
         records = annotator.run(read_records(input, from_format), on_done=count)
         write_records(records, output, output_format(output, to_format))
-    _finish(annotator.stats.as_json(), report, min_annotated)
+    _finish(annotator.stats.as_json(), report, min_annotated, task)
 
 
 def _model_labeller(task: str, backend: str, model: str | None, labels: str | None,
@@ -168,14 +168,15 @@ def _class_prompt(labels: str | None, examples: str | None, shots: int | None, s
     return prompt, ClassReading(list(classes), teaching.label_map(label_map))
 
 
-def _finish(stats: dict[str, Any], report: str | None, min_annotated: float) -> None:
+def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,
+            task: str = "ner") -> None:
     """Report, summary and warnings; exit 3 on a budget stop, 1 when too few were annotated."""
     from nerkd.core.io import open_output
 
     if report:
         with open_output(report) as stream:
             stream.write(json.dumps(stats, indent=2) + "\n")
-    info(_summary(stats))
+    info(_summary(stats, "entities" if task == "ner" else "classes"))
     failed = stats["failed"]
     first = f"{failed[0]['id']}: {failed[0]['reason']}" if failed else ""
     if failed:
@@ -194,13 +195,13 @@ def _finish(stats: dict[str, Any], report: str | None, min_annotated: float) -> 
                    f"holds the {annotated} that were")
 
 
-def _summary(stats: dict[str, Any]) -> str:
+def _summary(stats: dict[str, Any], what: str) -> str:
     gold = f", {stats['passed_through']} gold passed through" if stats["passed_through"] else ""
     return (f"annotated {stats['annotated']} of {stats['records']} records{gold}; "
             f"{stats['calls']} calls ({stats['cached']} from the log), "
             f"{stats['retries']} retries, "
             f"{stats['prompt_tokens'] + stats['completion_tokens']} tokens, "
-            f"{stats['seconds']:.1f}s; entities: {_counts_in_words(stats['entities'])}")
+            f"{stats['seconds']:.1f}s; {what}: {_counts_in_words(stats['entities'])}")
 
 
 def _counts_in_words(counts: dict[str, int]) -> str:

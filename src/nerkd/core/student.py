@@ -169,6 +169,19 @@ def load_trained(model: str, head: str = "token") -> tuple[Any, list[str]]:
     return network, labels
 
 
+def load_encoder(model: str) -> Any:
+    """The bare encoder (no head), e.g. to embed sentences."""
+    from transformers import AutoModel
+    from transformers.utils import logging
+
+    _require_safetensors(model, "AutoModel")
+    _quiet(logging)
+    try:
+        return AutoModel.from_pretrained(model, use_safetensors=True)
+    except (OSError, ValueError) as error:
+        raise NerkdError(f"{model}: cannot load model: {_first_line(error)}") from None
+
+
 def head_of(model: str) -> str:
     """``sequence`` for a text classifier (by its config's architecture), else ``token``."""
     config = Path(model) / "config.json"

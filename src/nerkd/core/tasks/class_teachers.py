@@ -83,16 +83,13 @@ def embedding_labeller(model: str, classes: Mapping[str, str]) -> ClassLabeller:
 
 def _embedder(model: str) -> Callable[[Sequence[str]], Any]:
     import torch
-    from transformers import AutoModel
-    from transformers.utils import logging
 
     from nerkd.core.encoding import collate, length_batches
-    from nerkd.core.student import load_tokenizer, pick_device, resolve_model
+    from nerkd.core.student import load_encoder, load_tokenizer, pick_device, resolve_model
 
     path = resolve_model(model)
-    logging.set_verbosity_error()
     device = pick_device("auto")
-    network = AutoModel.from_pretrained(path, use_safetensors=True).to(device).eval()
+    network = load_encoder(path).to(device).eval()
     tokenizer = load_tokenizer(path)
 
     def embed(texts: Sequence[str]) -> Any:
