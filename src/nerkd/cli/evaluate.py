@@ -75,14 +75,8 @@ def report_table(report: dict[str, Any]) -> Any:
     from rich.console import Group
     from rich.table import Table
 
-    scores = Table(title=f"entity scores ({report['mode']} mode)", title_justify="left")
-    for column in ("type", "precision", "recall", "f1", "support"):
-        scores.add_column(column, justify="left" if column == "type" else "right")
-    for name, row in report["per_type"].items():
-        scores.add_row(name, *_score_cells(row))
-    scores.add_section()
-    for name in ("micro", "macro"):
-        scores.add_row(name, *_score_cells(report[name]))
+    scores = _scores_table(f"entity scores ({report['mode']} mode)", "type",
+                           report["per_type"], report)
     errors = Table(title="errors", title_justify="left")
     errors.add_column("kind")
     errors.add_column("count", justify="right")
@@ -98,15 +92,9 @@ def class_table(report: dict[str, Any]) -> Any:
     from rich.console import Group
     from rich.table import Table
 
-    scores = Table(title=f"class scores: accuracy {report['accuracy']:.4f} over "
-                   f"{report['documents']} documents", title_justify="left")
-    for column in ("class", "precision", "recall", "f1", "support"):
-        scores.add_column(column, justify="left" if column == "class" else "right")
-    for name, row in report["per_class"].items():
-        scores.add_row(name, *_score_cells(row))
-    scores.add_section()
-    for name in ("micro", "macro"):
-        scores.add_row(name, *_score_cells(report[name]))
+    scores = _scores_table(f"class scores: accuracy {report['accuracy']:.4f} over "
+                           f"{report['documents']} documents", "class", report["per_class"],
+                           report)
     columns = sorted({p for row in report["confusion"].values() for p in row})
     matrix = Table(title="confusion (rows: gold, columns: predicted)", title_justify="left")
     matrix.add_column("gold")
@@ -115,6 +103,21 @@ def class_table(report: dict[str, Any]) -> Any:
     for name, row in report["confusion"].items():
         matrix.add_row(name, *(str(row.get(column, 0)) for column in columns))
     return Group(scores, matrix)
+
+
+def _scores_table(title: str, kind: str, rows: dict[str, Any], report: dict[str, Any]) -> Any:
+    """A row of precision, recall, F1 and support per type or class, then micro and macro."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in (kind, "precision", "recall", "f1", "support"):
+        table.add_column(column, justify="left" if column == kind else "right")
+    for name, row in rows.items():
+        table.add_row(name, *_score_cells(row))
+    table.add_section()
+    for name in ("micro", "macro"):
+        table.add_row(name, *_score_cells(report[name]))
+    return table
 
 
 def _score_cells(row: dict[str, Any]) -> list[str]:
