@@ -23,10 +23,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from nerkd.core.evolve_task import EvolveTask
+from nerkd.core.evolve_task import EvolveTask, Student
 from nerkd.core.formats import read_records, write_records
 from nerkd.core.io import open_output
-from nerkd.core.predict import Tagger, load_tagger, predict
 from nerkd.core.records import Record, require_labels
 from nerkd.core.train import TrainConfig, train
 
@@ -70,7 +69,8 @@ class RoundView:
     dev: list[Record]
     predicted: list[Record]
     scores: dict[str, Any]
-    tagger: Tagger
+    student: Student
+    wrong: list[Record]  # the dev records the student got wrong
 
 
 class Teaching(Protocol):
@@ -145,17 +145,18 @@ class Evolver:
         started = time.perf_counter()
         before = self.teaching.usage()
         pool = list(read_records(str(self._pool_path(number))))
-        tagger = load_tagger(str(self._train(pool)), self.student.device)
-        predicted = list(predict(self.dev, tagger))
+        student = self.task.load_student(str(self._train(pool)), self.student.device)
+        predicted = student.predict(self.dev)
         scores = self.task.score(self.dev, predicted)
+        per_label = scores.get("per_type") or scores.get("per_class") or {}
         metrics = RoundMetrics(
             number, len(pool), sum(r.source in ("synthetic", "silver") for r in pool),
-            scores["micro"]["f1"], {k: v["f1"] for k, v in scores["per_type"].items()})
+            scores["micro"]["f1"], {k: v["f1"] for k, v in per_label.items()})
         if self.test:
-            tested = self.task.score(self.test, list(predict(self.test, tagger)))
-            metrics.test_f1 = tested["micro"]["f1"]
+            metrics.test_f1 = self.task.score(self.test, student.predict(self.test))["micro"]["f1"]
         if number < self.options.rounds:
-            view = RoundView(number, pool, self.dev, predicted, scores, tagger)
+            wrong = [g for g, p in zip(self.dev, predicted) if self.task.wrong(g, p)]
+            view = RoundView(number, pool, self.dev, predicted, scores, student, wrong)
             added, rejected = self.teaching.new_samples(view)
             metrics.accepted, metrics.rejected = len(added), dict(rejected)
         self._account(metrics, before, started)

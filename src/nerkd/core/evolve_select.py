@@ -2,9 +2,9 @@
 from a pool and has the teacher label them.
 
 ``control="targeted"`` picks the sentences nearest to the student's current errors: every dev
-sentence the student tagged wrongly takes, in turn (errors in a seeded order), the unpicked
-pool sentence whose vector is closest to its own (cosine of the student's mean last-layer
-states; see ``Tagger.sentence_vectors``), so the picks spread over all the errors instead of
+record the student got wrong takes, in turn (errors in a seeded order), the unpicked pool
+sentence whose vector is closest to its own (cosine of the student's mean last-layer states;
+see ``predict.pooled_vectors``), so the picks spread over all the errors instead of
 crowding round one. ``control="random"`` picks the same number at random: the baseline. The
 teacher labels as many sentences either way, so the two cost the same.
 """
@@ -50,7 +50,7 @@ class Selector:
         free = [r for r in self.candidates if tuple(r.tokens) not in used]
         rng = random.Random(self.options.seed * 1000 + view.number)
         picked = self._pick(free, view, rng)
-        unlabelled = [r.with_tags(None) if r.tags is not None else r for r in picked]
+        unlabelled = [_unlabelled(r) for r in picked]
         labelled = list(self.labeller.run(unlabelled))
         for record in labelled:
             record.source = "silver"
@@ -69,12 +69,18 @@ class Selector:
 
     def _pick(self, free: list[Record], view: Any, rng: random.Random) -> list[Record]:
         count = min(self.options.per_round, len(free))
-        wrong = [gold for gold, guess in zip(view.dev, view.predicted) if gold.tags != guess.tags]
-        if self.options.control == "random" or not wrong or not count:
+        if self.options.control == "random" or not view.wrong or not count:
             return rng.sample(free, count)
-        vectors = view.tagger.sentence_vectors([r.tokens for r in free])
-        errors = view.tagger.sentence_vectors([r.tokens for r in wrong])
+        vectors = view.student.vectors(free)
+        errors = view.student.vectors(view.wrong)
         return [free[i] for i in nearest_in_turn(errors @ vectors.T, count, rng)]
+
+
+def _unlabelled(record: Record) -> Record:
+    """The record as the teacher gets it: no tags, no class (a labelled pool's are unseen)."""
+    copy = record.with_tags(None)
+    copy.label = None
+    return copy
 
 
 def nearest_in_turn(similarity: Any, count: int, rng: random.Random) -> list[int]:

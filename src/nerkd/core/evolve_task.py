@@ -1,7 +1,8 @@
 """The task-specific half of EvoKD for NER: how a sample is shown to the teacher, the two
 prompts (analyse the student's weaknesses; write samples aimed at them), how written
-samples are validated, and the metric. Another task (text classification) would implement
-``EvolveTask`` too; the loop in ``core.evolve`` knows nothing else of the task."""
+samples are validated, the metric, and the trained student. Text classification implements
+``EvolveTask`` too (``core.tasks.classify_evolve``); the loop in ``core.evolve`` knows nothing
+else of the task."""
 
 from __future__ import annotations
 
@@ -59,10 +60,24 @@ ANSWER_FORMAT = ('Answer with JSON only: {"samples": [{"text": "...", "difficult
 MAX_SAMPLE_CHARS = 600
 
 
+class Student(Protocol):
+    """A trained student as the loop uses it."""
+
+    def predict(self, records: Sequence[Record]) -> list[Record]: ...
+
+    def vectors(self, records: Sequence[Record]) -> Any: ...  # unit rows, for closeness
+
+
 class EvolveTask(Protocol):
     """What the loop needs from a task: how to show a sample, the two prompts, how to read
-    and validate written samples, and the metric (a report with ``micro`` and ``per_type``
-    F1)."""
+    and validate written samples, the metric (a report with ``micro`` F1 and ``per_type`` or
+    ``per_class`` scores), which predictions are wrong, and the trained student."""
+
+    name: str
+
+    def wrong(self, gold: Record, predicted: Record) -> bool: ...
+
+    def load_student(self, model: str, device: str) -> Student: ...
 
     def show(self, record: Record, predicted: Record) -> str: ...
 
@@ -141,6 +156,14 @@ class NerTask:
     def score(self, gold: Sequence[Record], predicted: Sequence[Record]) -> dict[str, Any]:
         return evaluate([r.tags or [] for r in gold], [r.tags or [] for r in predicted])
 
+    def wrong(self, gold: Record, predicted: Record) -> bool:
+        return gold.tags != predicted.tags
+
+    def load_student(self, model: str, device: str) -> Student:
+        from nerkd.core.predict import load_tagger
+
+        return TaggerStudent(load_tagger(model, device))
+
     def _validate(self, item: Any) -> tuple[Record | None, str]:
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
             return None, "not a sample"
@@ -165,6 +188,21 @@ class NerTask:
 
     def _label_lines(self) -> str:
         return "\n".join(f"- {k}: {v}" if v else f"- {k}" for k, v in self.labels.items())
+
+
+class TaggerStudent:
+    """A token classifier as evolve's student."""
+
+    def __init__(self, tagger: Any) -> None:
+        self.tagger = tagger
+
+    def predict(self, records: Sequence[Record]) -> list[Record]:
+        from nerkd.core.predict import predict
+
+        return list(predict(records, self.tagger))
+
+    def vectors(self, records: Sequence[Record]) -> Any:
+        return self.tagger.sentence_vectors([r.tokens for r in records])
 
 
 _REASONS = {"dropped_label": "label out of schema", "dropped_not_found": "entity not in text",

@@ -80,8 +80,8 @@ class Writer:
             return None
         rng = random.Random(self.options.seed * 1000 + view.number)
         pairs = list(zip(view.dev, view.predicted))
-        wrong = [p for p in pairs if p[0].tags != p[1].tags]
-        right = [p for p in pairs if p[0].tags == p[1].tags and p[0].spans]
+        wrong = [p for p in pairs if self.task.wrong(*p)]
+        right = [p for p in pairs if not self.task.wrong(*p) and (p[0].spans or p[0].label)]
         shown_wrong = rng.sample(wrong, min(self.options.show_wrong, len(wrong)))
         shown_right = rng.sample(right, min(self.options.show_right, len(right)))
         messages = self.task.analysis_messages([self.task.show(*p) for p in shown_wrong],

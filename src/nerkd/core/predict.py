@@ -35,24 +35,12 @@ class Tagger:
         return [to_iob2(t) for t in tags]
 
     def sentence_vectors(self, sentences: Sequence[Sequence[str]]) -> Any:
-        """Unit-length vectors, one per sentence: the mean of the encoder's last hidden layer
-        over the sentence's subword tokens (over all its windows), on the CPU."""
-        import torch
-
+        """Unit-length vectors, one per sentence (over all its windows); see
+        ``pooled_vectors``."""
         windows = encode(self.tokenizer, sentences, self.max_length)
-        total = torch.zeros(len(sentences), self.network.config.hidden_size)
-        self.network.eval()
-        with torch.inference_mode(), self._autocast():
-            for batch in length_batches([len(w.input_ids) for w in windows], self.batch_size):
-                chosen = [windows[i] for i in batch]
-                inputs = collate([w.input_ids for w in chosen], self.tokenizer.pad_token_id)
-                inputs = {k: v.to(self.device) for k, v in inputs.items()}
-                hidden = self.network(**inputs, output_hidden_states=True).hidden_states[-1]
-                mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                means = ((hidden * mask).sum(1) / mask.sum(1)).float().cpu()
-                for window, vector in zip(chosen, means):
-                    total[window.item] += vector
-        return torch.nn.functional.normalize(total, dim=-1)
+        return pooled_vectors(self.network, [w.input_ids for w in windows],
+                              [w.item for w in windows], len(sentences),
+                              self.tokenizer.pad_token_id, self.device, self.batch_size)
 
     def _tag_batch(self, windows: list[Window], tags: list[list[str]]) -> None:
         inputs = collate([w.input_ids for w in windows], self.tokenizer.pad_token_id)
@@ -69,6 +57,29 @@ class Tagger:
         if self.device.type == "cuda":
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return nullcontext()
+
+
+def pooled_vectors(network: Any, rows: Sequence[list[int]], items: Sequence[int], count: int,
+                   pad_id: int, device: Any, batch_size: int = 32) -> Any:
+    """Unit-length vectors for ``count`` items on the CPU: the mean of the network's last
+    hidden layer over each row's subwords, summed over the rows of an item (``items[i]`` is
+    row i's item). How evolve measures which sentences are close."""
+    import torch
+
+    total = torch.zeros(count, network.config.hidden_size)
+    network.eval()
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
+                else nullcontext())
+    with torch.inference_mode(), autocast:
+        for batch in length_batches([len(row) for row in rows], batch_size):
+            inputs = collate([rows[i] for i in batch], pad_id)
+            inputs = {k: v.to(device) for k, v in inputs.items()}
+            hidden = network(**inputs, output_hidden_states=True).hidden_states[-1]
+            mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            means = ((hidden * mask).sum(1) / mask.sum(1)).float().cpu()
+            for i, vector in zip(batch, means):
+                total[items[i]] += vector
+    return torch.nn.functional.normalize(total, dim=-1)
 
 
 def load_tagger(model: str, device: str = "auto", batch_size: int = 32,

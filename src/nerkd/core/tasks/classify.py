@@ -278,6 +278,14 @@ class Classifier:
         self.device, self.batch_size = device, batch_size
         self.max_length = window_limit(network, max_length)
 
+    def vectors(self, texts: Sequence[str]) -> Any:
+        """Unit-length vectors of the texts' first windows (see ``pooled_vectors``)."""
+        from nerkd.core.predict import pooled_vectors
+
+        ids = first_windows(self.tokenizer, texts, self.max_length)
+        return pooled_vectors(self.network, ids, range(len(ids)), len(ids),
+                              self.tokenizer.pad_token_id, self.device, self.batch_size)
+
     def classify(self, texts: Sequence[str]) -> list[str]:
         """The most likely class of each text (length-sorted batches, results in order)."""
         import torch
