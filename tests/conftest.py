@@ -105,6 +105,26 @@ def teacher_model(tiny_bert, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def text_classifier(tiny_bert, tmp_path_factory) -> tuple[Path, dict]:
+    """A tiny BERT trained (through `nerkd train`) to tell ``topic_documents`` apart: its
+    folder (train.jsonl, dev.jsonl, model/) and the training summary."""
+    import json
+
+    from nerkd.cli.app import app
+    from tiny import topic_documents
+
+    folder = tmp_path_factory.mktemp("classify")
+    for name, rows in (("train", topic_documents(120, 0)), ("dev", topic_documents(40, 1))):
+        (folder / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = CliRunner().invoke(app, [
+        "train", str(folder / "train.jsonl"), "--dev", str(folder / "dev.jsonl"), "--model",
+        str(tiny_bert), "-o", str(folder / "model"), "--epochs", "8", "--lr", "3e-3",
+        "--batch-size", "8", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    return folder, json.loads(result.stdout)
+
+
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):
     """Each test gets its own call log home and no OpenAI settings from the environment."""

@@ -1,25 +1,10 @@
 """`train`, `predict` and `eval` on documents with a class: a tiny BERT learns two topics."""
 
 import json
-import random
 
 import pytest
 
-SPORT = ["club", "match", "win"]
-MONEY = ["bank", "company", "government"]
-FILLER = ["the", "of", "to", "in", "and", "a", "said", "on", "for", "is", "was"]
-
-
-def _documents(n, seed):
-    rng = random.Random(seed)
-    rows = []
-    for i in range(n):
-        label, cues = rng.choice([("sport", SPORT), ("business", MONEY)])
-        words = [rng.choice(FILLER) for _ in range(8)]
-        for cue in rng.sample(cues, 2):
-            words.insert(rng.randrange(len(words)), cue)
-        rows.append({"id": f"d{seed}-{i}", "text": " ".join(words), "label": label})
-    return rows
+from tiny import topic_documents
 
 
 def _write(path, rows):
@@ -27,21 +12,9 @@ def _write(path, rows):
     return path
 
 
-@pytest.fixture(scope="module")
-def trained(tiny_bert, tmp_path_factory):
-    from typer.testing import CliRunner
-
-    from nerkd.cli.app import app
-
-    folder = tmp_path_factory.mktemp("classify")
-    train, dev = _write(folder / "train.jsonl", _documents(120, 0)), _write(
-        folder / "dev.jsonl", _documents(40, 1))
-    result = CliRunner().invoke(app, ["train", str(train), "--dev", str(dev), "--model",
-                                      str(tiny_bert), "-o", str(folder / "model"), "--epochs",
-                                      "8", "--lr", "3e-3", "--batch-size", "8", "--device",
-                                      "cpu"])
-    assert result.exit_code == 0, result.output
-    return folder, json.loads(result.stdout)
+@pytest.fixture
+def trained(text_classifier):
+    return text_classifier
 
 
 def test_the_task_is_detected_and_the_student_learns_it(trained):
@@ -63,9 +36,9 @@ def test_the_model_loads_as_a_sequence_classifier(trained):
 
 def test_predict_then_eval(nerkd, trained, tmp_path):
     folder, _ = trained
-    test = _write(tmp_path / "test.jsonl", _documents(30, 2))
+    test = _write(tmp_path / "test.jsonl", topic_documents(30, 2))
     unlabelled = _write(tmp_path / "raw.jsonl", [{"id": r["id"], "text": r["text"]}
-                                                  for r in _documents(30, 2)])
+                                                  for r in topic_documents(30, 2)])
     predicted = nerkd("predict", unlabelled, "--model", folder / "model", "-o",
                       tmp_path / "pred.jsonl")
     assert predicted.exit_code == 0, predicted.stderr
@@ -101,7 +74,7 @@ def test_first_windows_keep_the_special_tokens(tiny_bert):
 
 
 def test_dev_classes_must_be_known(nerkd, tiny_bert, tmp_path):
-    train = _write(tmp_path / "train.jsonl", _documents(10, 0))
+    train = _write(tmp_path / "train.jsonl", topic_documents(10, 0))
     dev = _write(tmp_path / "dev.jsonl", [{"text": "a club", "label": "weather"}])
     result = nerkd("train", train, "--dev", dev, "--model", tiny_bert, "-o", tmp_path / "m")
     assert result.exit_code == 1
@@ -110,9 +83,9 @@ def test_dev_classes_must_be_known(nerkd, tiny_bert, tmp_path):
 
 
 def test_blend_plans_documents_and_train_follows_the_plan(nerkd, tiny_bert, tmp_path):
-    gold = _write(tmp_path / "gold.jsonl", _documents(12, 3))
+    gold = _write(tmp_path / "gold.jsonl", topic_documents(12, 3))
     silver = _write(tmp_path / "silver.jsonl", [{**r, "source": "silver"}
-                                                 for r in _documents(20, 4)])
+                                                 for r in topic_documents(20, 4)])
     plan = tmp_path / "plan.jsonl"
     blended = nerkd("blend", "--gold", gold, "--silver", silver, "--schedule", "sequential",
                     "--epochs", "2", "-o", plan)
@@ -129,7 +102,7 @@ def test_blend_plans_documents_and_train_follows_the_plan(nerkd, tiny_bert, tmp_
 
 
 def test_extra_classes_keep_their_case(nerkd, tiny_bert, tmp_path):
-    train = _write(tmp_path / "train.jsonl", _documents(10, 0))
+    train = _write(tmp_path / "train.jsonl", topic_documents(10, 0))
     result = nerkd("train", train, "--model", tiny_bert, "-o", tmp_path / "m", "--epochs", "1",
                    "--labels", "Weather", "--device", "cpu")
     assert result.exit_code == 0, result.stderr
@@ -140,14 +113,14 @@ def test_extra_classes_keep_their_case(nerkd, tiny_bert, tmp_path):
 def test_a_trained_classifier_teaches_classes(nerkd, trained, tmp_path):
     folder, _ = trained
     raw = _write(tmp_path / "raw.jsonl", [{"id": r["id"], "text": r["text"]}
-                                          for r in _documents(20, 5)])
+                                          for r in topic_documents(20, 5)])
     result = nerkd("annotate", raw, "--task", "classify", "--teacher", "hf", "--model",
                    folder / "model", "--labels", "sport,business", "--report",
                    tmp_path / "report.json")
     assert result.exit_code == 0, result.stderr
     silver = result.jsonl()
     assert all(r["meta"]["backend"] == "hf" and r["source"] == "silver" for r in silver)
-    gold = {r["id"]: r["label"] for r in _documents(20, 5)}
+    gold = {r["id"]: r["label"] for r in topic_documents(20, 5)}
     assert sum(r["label"] == gold[r["id"]] for r in silver) >= 18
     only_sport = nerkd("annotate", raw, "--task", "classify", "--teacher", "hf", "--model",
                        folder / "model", "--labels", "sport", "--min-annotated", "0")

@@ -61,3 +61,23 @@ def pattern_sentences(n: int, seed: int) -> list:
     return [make_record(["the", rng.choice(NAMES), "said", "in", rng.choice(PLACES)],
                         ["O", "B-PER", "O", "O", "B-LOC"], id=f"s{seed}-{i}")
             for i in range(n)]
+
+
+SPORT = ["club", "match", "win"]
+MONEY = ["bank", "company", "government"]
+FILLER = ["the", "of", "to", "in", "and", "a", "said", "on", "for", "is", "was"]
+
+
+def topic_documents(n: int, seed: int) -> list[dict]:
+    """Documents of two topics told apart by cue words, as JSON objects with a label."""
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        label, cues = rng.choice([("sport", SPORT), ("business", MONEY)])
+        words = [rng.choice(FILLER) for _ in range(8)]
+        for cue in rng.sample(cues, 2):
+            words.insert(rng.randrange(len(words)), cue)
+        rows.append({"id": f"d{seed}-{i}", "text": " ".join(words), "label": label})
+    return rows

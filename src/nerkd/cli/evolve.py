@@ -20,6 +20,7 @@ def evolve(
     per_round: Annotated[int, typer.Option("--per-round", min=1, help="Synthetic samples added per round (at most).")] = 20,
     per_call: Annotated[int, typer.Option("--per-call", min=1, help="Samples asked for in one request.")] = 5,
     control: Annotated[Literal["targeted", "random"], typer.Option("--control", help="random: same budget, no error analysis, or with --pool a random pick (a baseline for targeting).")] = "targeted",
+    task: Annotated[Literal["auto", "ner", "classify"], typer.Option("--task", help="auto: classify when the seed data are documents with a label, else ner. For classify, --labels are class names or a file of 'name: definition' lines (default: the seed data's classes).")] = "auto",
     pool: Annotated[str | None, typer.Option("--pool", help="Unlabelled text (one per line, JSONL or CoNLL; tags are ignored): each round the teacher labels the --per-round sentences nearest to the student's dev errors instead of writing new ones. Needed by hf and spacy teachers.")] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Records synthetic samples must not repeat (e.g. test data); dev is always excluded.")] = None,
     teacher: teaching.TeacherOpt = "auto",
@@ -61,34 +62,42 @@ def evolve(
     from nerkd.core.evolve import EvolveOptions, Evolver
     from nerkd.core.evolve_task import NerTask
     from nerkd.core.formats import read_records
-    from nerkd.core.prompt import read_labels
     from nerkd.core.student import resolve_model
+    from nerkd.core.tasks import task_of
     from nerkd.core.train import TrainConfig
 
     seeds = list(read_records(seed_data))
-    label_set = read_labels(labels)
+    kind = task_of(seeds) if task == "auto" else task
+    label_set = _labels(kind, labels, seeds)
     backend = teaching.pick_backend(teacher, base_url)
-    if backend == "embed":
-        raise fail("--teacher embed gives classes: evolve grows entity data")
+    if backend == "embed" and kind == "ner":
+        raise fail("--teacher embed gives classes: for entities use hf, spacy or an LLM")
+    if backend == "spacy" and kind == "classify":
+        raise fail("--teacher spacy finds entities: for classes use hf, embed or an LLM")
     if pool is None and backend in teaching.MODEL_BACKENDS:
         raise fail(f"--teacher {backend} labels but cannot write: give it --pool FILE of "
                    "unlabelled text to pick sentences from")
     log = CallLog(call_log or Path(output) / "calls.sqlite")
     config = TrainConfig(model=resolve_model(student), epochs=epochs, lr=lr,
                          batch_size=batch_size, seed=seed, device=device,
-                         labels=list(label_set))
+                         labels=list(label_set), task=kind)
     options = EvolveOptions(rounds=rounds, per_round=per_round, per_call=per_call,
                             control=control, seed=seed)
     dev_records = list(read_records(dev))
     held_out = [*dev_records, *(r for path in [*(exclude or []), *([test] if test else [])]
                                 for r in read_records(path))]
-    task = NerTask(label_set, [r for r in seeds if r.spans])
+    if kind == "classify":
+        from nerkd.core.tasks.classify_evolve import ClassTask
+
+        evolve_task: Any = ClassTask(label_set, seeds)
+    else:
+        evolve_task = NerTask(label_set, [r for r in seeds if r.spans])
     calls = dict(concurrency=concurrency, retries=retries, max_tokens=max_tokens,
                  max_cost=max_cost, price_in=price_in, price_out=price_out, seed=seed)
     if pool is not None:
         from nerkd.core.evolve_select import Selector
 
-        labeller = _labeller(backend, model, base_url, timeout, label_set,
+        labeller = _labeller(kind, backend, model, base_url, timeout, label_set,
                              teaching.label_map(label_map), log, seeds, calls)
         source = Selector(list(read_records(pool)), labeller, options, held_out)
     else:
@@ -98,8 +107,8 @@ def evolve(
 
         caller = Caller(make_teacher(backend, model, base_url, timeout, seed), log,
                         CallOptions(**calls), CallStats())
-        source = Writer(task, caller, options, Path(output), held_out)
-    evolver = Evolver(task, source, config, options, output, dev_records,
+        source = Writer(evolve_task, caller, options, Path(output), held_out)
+    evolver = Evolver(evolve_task, source, config, options, output, dev_records,
                       list(read_records(test)) if test else [])
     last = None
     for metrics in evolver.run(seeds):
@@ -122,20 +131,59 @@ def evolve(
 
 
 
-def _labeller(backend: str, model: str | None, base_url: str | None, timeout: float,
-              labels: dict[str, str], label_map: dict[str, str], log: Any,
-              seeds: list[Any], calls: dict[str, Any]) -> Any:
-    """The teacher that labels picked sentences: a trained model, or an LLM prompted with
-    three of the seed sentences as examples."""
-    if backend in teaching.MODEL_BACKENDS:
-        from nerkd.core.model_teacher import load_model_teacher
+def _labels(kind: str, labels: str | None, seeds: list[Any]) -> dict[str, str]:
+    """Entity types (as for annotate), or classes: --labels, else the seed data's."""
+    if kind == "ner":
+        from nerkd.core.prompt import read_labels
 
-        return load_model_teacher(backend, model, labels, label_map, log)
+        return read_labels(labels)
+    from nerkd.core.tasks.classify import read_classes
+
+    if labels is not None:
+        return read_classes(labels)
+    classes = sorted({r.label for r in seeds if r.label is not None})
+    if not classes:
+        raise fail("--task classify: the seed data hold no labelled documents")
+    return dict.fromkeys(classes, "")
+
+
+def _labeller(kind: str, backend: str, model: str | None, base_url: str | None,
+              timeout: float, labels: dict[str, str], label_map: dict[str, str], log: Any,
+              seeds: list[Any], calls: dict[str, Any]) -> Any:
+    """The teacher that labels picked records: a trained model, or an LLM prompted with
+    three of the seed records as examples."""
     from nerkd.core.annotate import AnnotateOptions, Annotator
-    from nerkd.core.prompt import PromptBuilder, pick_examples
     from nerkd.core.teachers import make_teacher
 
-    examples = pick_examples([r for r in seeds if r.tags is not None], 3, calls["seed"])
-    return Annotator(make_teacher(backend, model, base_url, timeout, calls["seed"]),
-                     PromptBuilder(labels=labels, examples=examples), log,
-                     AnnotateOptions(label_map=label_map, **calls))
+    if kind == "classify":
+        from nerkd.core.tasks import class_teachers
+        from nerkd.core.tasks.classify import ClassPrompt, ClassReading, pick_documents
+
+        if backend == "hf":
+            if model is None:
+                raise fail("--teacher hf needs --model DIR (a text classification model)")
+            return class_teachers.ClassModelTeacher(class_teachers.classifier_labeller(model),
+                                                    backend, model, list(labels), label_map)
+        if backend == "embed":
+            from nerkd.core.student import resolve_model
+
+            encoder = resolve_model(model)
+            return class_teachers.ClassModelTeacher(
+                class_teachers.embedding_labeller(encoder, labels), backend, encoder,
+                list(labels), label_map)
+        prompt: Any = ClassPrompt(labels, examples=pick_documents(seeds, 3, calls["seed"]))
+        reading: Any = ClassReading(list(labels), label_map)
+        options = AnnotateOptions(label_map=label_map, max_chars=10**9, max_answer_tokens=48,
+                                  **calls)
+    else:
+        if backend in teaching.MODEL_BACKENDS:
+            from nerkd.core.model_teacher import load_model_teacher
+
+            return load_model_teacher(backend, model, labels, label_map, log)
+        from nerkd.core.prompt import PromptBuilder, pick_examples
+
+        examples = pick_examples([r for r in seeds if r.tags is not None], 3, calls["seed"])
+        prompt, reading = PromptBuilder(labels=labels, examples=examples), None
+        options = AnnotateOptions(label_map=label_map, **calls)
+    return Annotator(make_teacher(backend, model, base_url, timeout, calls["seed"]), prompt,
+                     log, options, reading)

@@ -116,7 +116,7 @@ class Evolver:
     def _resume_point(self, seed_data: Sequence[Record]) -> int:
         """The first unfinished round; metrics of rounds from there on are dropped."""
         if not self._pool_path(0).exists():
-            seeds = [replace(r, source=r.source or "gold") for r in seed_data if r.tags]
+            seeds = [replace(r, source=r.source or "gold") for r in seed_data if r.labelled]
             write_records(seeds, str(self._pool_path(0)), "jsonl")
         start = 0
         while self._pool_path(start + 1).exists() and start < self.options.rounds:

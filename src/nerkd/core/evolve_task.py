@@ -113,7 +113,7 @@ class NerTask:
         per_type = ", ".join(f"{k} {v['f1']:.2f}" for k, v in scores["per_type"].items())
         prompt = ANALYSE.format(labels=self._label_lines(),
                                 scores=f"overall {scores['micro']['f1']:.2f}; {per_type}",
-                                wrong=_numbered(wrong), right=_numbered(right))
+                                wrong=numbered(wrong), right=numbered(right))
         return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]
 
     def writing_messages(self, analysis: str | None, count: int) -> list[dict[str, str]]:
@@ -140,7 +140,7 @@ class NerTask:
     def samples(self, answer: str) -> tuple[list[Record], Counter[str]]:
         """Valid labelled records in the answer, and why every other sample was rejected."""
         rejected: Counter[str] = Counter()
-        items = _sample_items(answer)
+        items = sample_items(answer)
         if items is None:
             rejected["unreadable answer"] += 1
             return [], rejected
@@ -218,11 +218,11 @@ def _sample(record: Record) -> dict[str, Any]:
     return {"text": record.text, "difficulty": "easy", "entities": _entities(record)}
 
 
-def _numbered(lines: Sequence[str]) -> str:
+def numbered(lines: Sequence[str]) -> str:
     return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1)) or "(none)"
 
 
-def _sample_items(answer: str) -> list[Any] | None:
+def sample_items(answer: str) -> list[Any] | None:
     """The list of samples in an answer: ``{"samples": [...]}`` or a bare list of samples."""
     for value in json_values(answer):
         if isinstance(value, dict) and isinstance(value.get("samples"), list):

@@ -93,8 +93,9 @@ def make_record(
 
 
 def require_labels(records: Sequence[Record], what: str) -> None:
-    """Scoring needs gold: fail before any work when ``records`` carry no tags at all."""
-    if not any(r.tags is not None and r.tokens for r in records):
+    """Scoring needs gold: fail before any work when ``records`` carry no tags (or, being
+    documents, no classes) at all."""
+    if not any((r.tags is not None and r.tokens) or r.label is not None for r in records):
         raise NerkdError(f"{what}: no labelled records (scoring needs gold tags)")
 
 
