@@ -76,8 +76,12 @@ def annotate(
         check_output(path)
     notice_stdin(input)
     backend = teaching.pick_backend(teacher, base_url)
+    teaching.check_teacher_fits(task, backend)
+    label_names = _classes(labels) if task == "classify" else read_labels(labels)
     if backend in teaching.MODEL_BACKENDS:
-        labeller = _model_labeller(task, backend, model, labels, label_map, call_log, keep_gold)
+        labeller = teaching.model_labeller(task, backend, model, label_names,
+                                           teaching.label_map(label_map), CallLog(call_log),
+                                           keep_gold)
         silver = labeller.run(read_records(input, from_format))
         write_records(silver, output, output_format(output, to_format))
         _finish(labeller.stats.as_json(), report, min_annotated, task)
@@ -86,12 +90,11 @@ def annotate(
         if cot or prompt:
             raise fail("--cot and --prompt shape the entity prompt: they do not apply to "
                        "--task classify")
-        builder, reading = _class_prompt(labels, examples, shots if not similar else None,
-                                         seed, label_map)
+        builder, reading = _class_prompt(label_names, examples,
+                                         shots if not similar else None, seed, label_map)
     else:
-        label_set = read_labels(labels)
         pool = [r for r in read_records(examples) if r.tags is not None] if examples else []
-        builder = PromptBuilder(labels=label_set, cot=cot, template=load_template(prompt),
+        builder = PromptBuilder(labels=label_names, cot=cot, template=load_template(prompt),
                                 examples=pool if similar else pick_examples(pool, shots, seed))
         reading = None  # entities
     options = AnnotateOptions(
@@ -115,36 +118,6 @@ def annotate(
     _finish(annotator.stats.as_json(), report, min_annotated, task)
 
 
-def _model_labeller(task: str, backend: str, model: str | None, labels: str | None,
-                    label_map: str | None, call_log: str | None, keep_gold: bool) -> Any:
-    """A trained model as the teacher: entities (hf, spacy) or classes (hf, embed)."""
-    if task == "ner":
-        from nerkd.core.calllog import CallLog
-        from nerkd.core.model_teacher import load_model_teacher
-        from nerkd.core.prompt import read_labels
-
-        if backend == "embed":
-            raise fail("--teacher embed gives classes: use it with --task classify")
-        return load_model_teacher(backend, model, read_labels(labels),
-                                  teaching.label_map(label_map), CallLog(call_log), keep_gold)
-    from nerkd.core.student import resolve_model
-    from nerkd.core.tasks import class_teachers
-
-    if backend == "spacy":
-        raise fail("--teacher spacy finds entities: for --task classify use hf (a text "
-                   "classifier), embed or an LLM")
-    classes = _classes(labels)
-    if backend == "hf":
-        if model is None:
-            raise fail("--teacher hf needs --model DIR (a text classification model)")
-        labeller = class_teachers.classifier_labeller(model)
-    else:
-        model = resolve_model(model)
-        labeller = class_teachers.embedding_labeller(model, classes)
-    return class_teachers.ClassModelTeacher(labeller, backend, model, list(classes),
-                                            teaching.label_map(label_map))
-
-
 def _classes(labels: str | None) -> dict[str, str]:
     from nerkd.core.tasks.classify import read_classes
 
@@ -154,14 +127,13 @@ def _classes(labels: str | None) -> dict[str, str]:
     return read_classes(labels)
 
 
-def _class_prompt(labels: str | None, examples: str | None, shots: int | None, seed: int,
-                  label_map: str | None) -> tuple[Any, Any]:
+def _class_prompt(classes: dict[str, str], examples: str | None, shots: int | None,
+                  seed: int, label_map: str | None) -> tuple[Any, Any]:
     """``--task classify``: the prompt (classes, few-shot documents: ``shots`` of them, or all
     for --similar to choose from) and how answers read."""
     from nerkd.core.formats import read_records
     from nerkd.core.tasks.classify import ClassPrompt, ClassReading, pick_documents
 
-    classes = _classes(labels)
     pool = [r for r in read_records(examples) if r.label is not None] if examples else []
     shown = pool if shots is None else pick_documents(pool, shots, seed)
     prompt = ClassPrompt(classes, examples=shown)

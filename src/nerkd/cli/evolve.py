@@ -70,10 +70,7 @@ def evolve(
     kind = task_of(seeds) if task == "auto" else task
     label_set = _labels(kind, labels, seeds)
     backend = teaching.pick_backend(teacher, base_url)
-    if backend == "embed" and kind == "ner":
-        raise fail("--teacher embed gives classes: for entities use hf, spacy or an LLM")
-    if backend == "spacy" and kind == "classify":
-        raise fail("--teacher spacy finds entities: for classes use hf, embed or an LLM")
+    teaching.check_teacher_fits(kind, backend)
     if pool is None and backend in teaching.MODEL_BACKENDS:
         raise fail(f"--teacher {backend} labels but cannot write: give it --pool FILE of "
                    "unlabelled text to pick sentences from")
@@ -99,15 +96,10 @@ def evolve(
 
         labeller = _labeller(kind, backend, model, base_url, timeout, label_set,
                              teaching.label_map(label_map), log, seeds, calls)
-        source = Selector(list(read_records(pool)), labeller, options, held_out)
+        source: Any = Selector(list(read_records(pool)), labeller, options, held_out)
     else:
-        from nerkd.core.calls import Caller, CallOptions, CallStats
-        from nerkd.core.evolve_write import Writer
-        from nerkd.core.teachers import make_teacher
-
-        caller = Caller(make_teacher(backend, model, base_url, timeout, seed), log,
-                        CallOptions(**calls), CallStats())
-        source = Writer(evolve_task, caller, options, Path(output), held_out)
+        source = _writer(evolve_task, backend, model, base_url, timeout, log, calls, options,
+                         Path(output), held_out)
     evolver = Evolver(evolve_task, source, config, options, output, dev_records,
                       list(read_records(test)) if test else [])
     last = None
@@ -147,6 +139,19 @@ def _labels(kind: str, labels: str | None, seeds: list[Any]) -> dict[str, str]:
     return dict.fromkeys(classes, "")
 
 
+def _writer(task: Any, backend: str, model: str | None, base_url: str | None,
+            timeout: float, log: Any, calls: dict[str, Any], options: Any, run_dir: Any,
+            held_out: list[Any]) -> Any:
+    """An LLM teacher that writes samples, behind a caller (call log, budgets, retries)."""
+    from nerkd.core.calls import Caller, CallOptions, CallStats
+    from nerkd.core.evolve_write import Writer
+    from nerkd.core.teachers import make_teacher
+
+    caller = Caller(make_teacher(backend, model, base_url, timeout, calls["seed"]), log,
+                    CallOptions(**calls), CallStats())
+    return Writer(task, caller, options, run_dir, held_out)
+
+
 def _labeller(kind: str, backend: str, model: str | None, base_url: str | None,
               timeout: float, labels: dict[str, str], label_map: dict[str, str], log: Any,
               seeds: list[Any], calls: dict[str, Any]) -> Any:
@@ -155,31 +160,16 @@ def _labeller(kind: str, backend: str, model: str | None, base_url: str | None,
     from nerkd.core.annotate import AnnotateOptions, Annotator
     from nerkd.core.teachers import make_teacher
 
+    if backend in teaching.MODEL_BACKENDS:
+        return teaching.model_labeller(kind, backend, model, labels, label_map, log)
     if kind == "classify":
-        from nerkd.core.tasks import class_teachers
         from nerkd.core.tasks.classify import ClassPrompt, ClassReading, pick_documents
 
-        if backend == "hf":
-            if model is None:
-                raise fail("--teacher hf needs --model DIR (a text classification model)")
-            return class_teachers.ClassModelTeacher(class_teachers.classifier_labeller(model),
-                                                    backend, model, list(labels), label_map)
-        if backend == "embed":
-            from nerkd.core.student import resolve_model
-
-            encoder = resolve_model(model)
-            return class_teachers.ClassModelTeacher(
-                class_teachers.embedding_labeller(encoder, labels), backend, encoder,
-                list(labels), label_map)
         prompt: Any = ClassPrompt(labels, examples=pick_documents(seeds, 3, calls["seed"]))
         reading: Any = ClassReading(list(labels), label_map)
         options = AnnotateOptions(label_map=label_map, max_chars=10**9, max_answer_tokens=48,
                                   **calls)
     else:
-        if backend in teaching.MODEL_BACKENDS:
-            from nerkd.core.model_teacher import load_model_teacher
-
-            return load_model_teacher(backend, model, labels, label_map, log)
         from nerkd.core.prompt import PromptBuilder, pick_examples
 
         examples = pick_examples([r for r in seeds if r.tags is not None], 3, calls["seed"])
