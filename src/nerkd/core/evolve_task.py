@@ -134,24 +134,10 @@ class NerTask:
         sample = {"type": "object", "required": ["text", "entities"], "properties": {
             "text": {"type": "string"}, "difficulty": {"type": "string"},
             "entities": {"type": "array", "items": entity}}}
-        return {"type": "object", "required": ["samples"],
-                "properties": {"samples": {"type": "array", "items": sample}}}
+        return samples_schema(sample)
 
     def samples(self, answer: str) -> tuple[list[Record], Counter[str]]:
-        """Valid labelled records in the answer, and why every other sample was rejected."""
-        rejected: Counter[str] = Counter()
-        items = sample_items(answer)
-        if items is None:
-            rejected["unreadable answer"] += 1
-            return [], rejected
-        accepted = []
-        for item in items:
-            record, reason = self._validate(item)
-            if record is None:
-                rejected[reason] += 1
-            else:
-                accepted.append(record)
-        return accepted, rejected
+        return validated_samples(answer, self._validate)
 
     def score(self, gold: Sequence[Record], predicted: Sequence[Record]) -> dict[str, Any]:
         return evaluate([r.tags or [] for r in gold], [r.tags or [] for r in predicted])
@@ -165,13 +151,9 @@ class NerTask:
         return TaggerStudent(load_tagger(model, device))
 
     def _validate(self, item: Any) -> tuple[Record | None, str]:
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-            return None, "not a sample"
-        text = " ".join(item["text"].split())
-        if not text:
-            return None, "empty text"
-        if len(text) > MAX_SAMPLE_CHARS:
-            return None, "too long"
+        text, problem = sample_text(item, MAX_SAMPLE_CHARS)
+        if text is None:
+            return None, problem
         pairs = entity_pairs(item.get("entities", []))
         if not pairs:
             return None, "no entities"
@@ -216,6 +198,42 @@ def _entities(record: Record) -> list[dict[str, str]]:
 
 def _sample(record: Record) -> dict[str, Any]:
     return {"text": record.text, "difficulty": "easy", "entities": _entities(record)}
+
+
+def samples_schema(sample: dict[str, Any]) -> dict[str, Any]:
+    """The writing answer's JSON schema: ``{"samples": [sample, ...]}``."""
+    return {"type": "object", "required": ["samples"],
+            "properties": {"samples": {"type": "array", "items": sample}}}
+
+
+def sample_text(item: Any, max_chars: int) -> tuple[str | None, str]:
+    """A written sample's text, whitespace collapsed, or None and why it is unusable."""
+    if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+        return None, "not a sample"
+    text = " ".join(item["text"].split())
+    if not text:
+        return None, "empty text"
+    if len(text) > max_chars:
+        return None, "too long"
+    return text, ""
+
+
+def validated_samples(answer: str, validate: Any) -> tuple[list[Record], Counter[str]]:
+    """Valid labelled records in a writing answer, and why every other sample was rejected
+    (``validate(item)`` gives a record, or None and a reason)."""
+    rejected: Counter[str] = Counter()
+    items = sample_items(answer)
+    if items is None:
+        rejected["unreadable answer"] += 1
+        return [], rejected
+    accepted = []
+    for item in items:
+        record, reason = validate(item)
+        if record is None:
+            rejected[reason] += 1
+        else:
+            accepted.append(record)
+    return accepted, rejected
 
 
 def numbered(lines: Sequence[str]) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nerkd.core.errors import NerkdError
-from nerkd.core.evolve_task import numbered, sample_items
+from nerkd.core.evolve_task import numbered, sample_text, samples_schema, validated_samples
 from nerkd.core.records import Record, record_from_json
 from nerkd.core.tasks.classify import SHOWN_CHARS, Classifier, evaluate_labels, load_classifier
 
@@ -97,23 +97,10 @@ class ClassTask:
         sample = {"type": "object", "required": ["text", "label"], "properties": {
             "text": {"type": "string"}, "difficulty": {"type": "string"},
             "label": {"type": "string", "enum": list(self.labels)}}}
-        return {"type": "object", "required": ["samples"],
-                "properties": {"samples": {"type": "array", "items": sample}}}
+        return samples_schema(sample)
 
     def samples(self, answer: str) -> tuple[list[Record], Counter[str]]:
-        rejected: Counter[str] = Counter()
-        items = sample_items(answer)
-        if items is None:
-            rejected["unreadable answer"] += 1
-            return [], rejected
-        accepted = []
-        for item in items:
-            record, reason = self._validate(item)
-            if record is None:
-                rejected[reason] += 1
-            else:
-                accepted.append(record)
-        return accepted, rejected
+        return validated_samples(answer, self._validate)
 
     def score(self, gold: Sequence[Record], predicted: Sequence[Record]) -> dict[str, Any]:
         return evaluate_labels([r.label or "" for r in gold], [r.label for r in predicted])
@@ -125,13 +112,9 @@ class ClassTask:
         return ClassifierStudent(load_classifier(model, device))
 
     def _validate(self, item: Any) -> tuple[Record | None, str]:
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-            return None, "not a sample"
-        text = " ".join(item["text"].split())
-        if not text:
-            return None, "empty text"
-        if len(text) > MAX_SAMPLE_CHARS:
-            return None, "too long"
+        text, problem = sample_text(item, MAX_SAMPLE_CHARS)
+        if text is None:
+            return None, problem
         label = self.by_case.get(str(item.get("label", "")).strip().casefold())
         if label is None:
             return None, "label out of schema"
