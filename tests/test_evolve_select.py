@@ -108,3 +108,13 @@ def test_a_model_teacher_without_a_pool_is_refused_before_anything_is_made(nerkd
     assert result.stderr == ("nerkd: error: --teacher hf labels but cannot write: give it "
                              "--pool FILE of unlabelled text to pick sentences from\n")
     assert not (data / "run").exists()
+
+
+def test_a_missing_pool_is_one_line_and_makes_no_run_directory(nerkd, data, teacher_model):
+    result = nerkd("evolve", "--seed-data", data / "seed.jsonl", "--dev", data / "dev.jsonl",
+                   "-o", data / "run", "--pool", data / "none.txt", "--teacher", "hf",
+                   "--model", teacher_model)
+    assert result.exit_code == 1
+    missing = data / "none.txt"
+    assert result.stderr == f"nerkd: error: {missing}: cannot open: No such file or directory\n"
+    assert not (data / "run").exists()

@@ -74,15 +74,18 @@ def evolve(
     if pool is None and backend in teaching.MODEL_BACKENDS:
         raise fail(f"--teacher {backend} labels but cannot write: give it --pool FILE of "
                    "unlabelled text to pick sentences from")
+    # Every input is read before the run directory (and its call log) is made.
+    candidates = list(read_records(pool)) if pool is not None else []
+    dev_records = list(read_records(dev))
+    test_records = list(read_records(test)) if test else []
     log = CallLog(call_log or Path(output) / "calls.sqlite")
     config = TrainConfig(model=resolve_model(student), epochs=epochs, lr=lr,
                          batch_size=batch_size, seed=seed, device=device,
                          labels=list(label_set), task=kind)
     options = EvolveOptions(rounds=rounds, per_round=per_round, per_call=per_call,
                             control=control, seed=seed)
-    dev_records = list(read_records(dev))
-    held_out = [*dev_records, *(r for path in [*(exclude or []), *([test] if test else [])]
-                                for r in read_records(path))]
+    held_out = [*dev_records, *test_records,
+                *(r for path in exclude or [] for r in read_records(path))]
     if kind == "classify":
         from nerkd.core.tasks.classify_evolve import ClassTask
 
@@ -96,12 +99,11 @@ def evolve(
 
         labeller = _labeller(kind, backend, model, base_url, timeout, label_set,
                              teaching.label_map(label_map), log, seeds, calls)
-        source: Any = Selector(list(read_records(pool)), labeller, options, held_out)
+        source: Any = Selector(candidates, labeller, options, held_out)
     else:
         source = _writer(evolve_task, backend, model, base_url, timeout, log, calls, options,
                          Path(output), held_out)
-    evolver = Evolver(evolve_task, source, config, options, output, dev_records,
-                      list(read_records(test)) if test else [])
+    evolver = Evolver(evolve_task, source, config, options, output, dev_records, test_records)
     last = None
     for metrics in evolver.run(seeds):
         last = metrics

@@ -169,7 +169,7 @@ class NerTask:
         return record, ""
 
     def _label_lines(self) -> str:
-        return "\n".join(f"- {k}: {v}" if v else f"- {k}" for k, v in self.labels.items())
+        return label_lines(self.labels)
 
 
 class TaggerStudent:
@@ -204,6 +204,11 @@ def samples_schema(sample: dict[str, Any]) -> dict[str, Any]:
     """The writing answer's JSON schema: ``{"samples": [sample, ...]}``."""
     return {"type": "object", "required": ["samples"],
             "properties": {"samples": {"type": "array", "items": sample}}}
+
+
+def label_lines(labels: Mapping[str, str]) -> str:
+    """``- NAME: definition`` lines, one per label, for a prompt."""
+    return "\n".join(f"- {k}: {v}" if v else f"- {k}" for k, v in labels.items())
 
 
 def sample_text(item: Any, max_chars: int) -> tuple[str | None, str]:

@@ -11,7 +11,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nerkd.core.errors import NerkdError
-from nerkd.core.evolve_task import numbered, sample_text, samples_schema, validated_samples
+from nerkd.core.evolve_task import (
+    label_lines,
+    numbered,
+    sample_text,
+    samples_schema,
+    validated_samples,
+)
 from nerkd.core.records import Record, record_from_json
 from nerkd.core.tasks.classify import SHOWN_CHARS, Classifier, evaluate_labels, load_classifier
 
@@ -126,7 +132,7 @@ class ClassTask:
         return record, ""
 
     def _label_lines(self) -> str:
-        return "\n".join(f"- {k}: {v}" if v else f"- {k}" for k, v in self.labels.items())
+        return label_lines(self.labels)
 
 
 class ClassifierStudent:
