@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from nerkd.core.formats import read_records, write_records
+from nerkd.core.plots import panel_plot
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "bbc" / "bbc.jsonl"
 CLASSES = Path(__file__).resolve().parent / "bbc-classes.txt"
@@ -44,7 +45,7 @@ def main() -> None:
     silver = make_silver(out, pool[: args.silver], args)
     for k in args.per_class:
         for seed in args.seeds:
-            gold = write(out / f"gold-k{k}-s{seed}.jsonl", per_class(pool[args.silver:], k, seed))
+            gold = gold_file(out, pool, k, seed, args)
             for name in args.schedules:
                 key = f"{name}|k{k}|{seed}"
                 if key in done or (name == "silver" and k != args.per_class[0]):
@@ -52,13 +53,15 @@ def main() -> None:
                 result = student(out, name, gold, silver, test, seed, args)
                 log(journal, {"key": key, "part": "distil", "schedule": name, "k": k,
                               "seed": seed, **result})
-            if args.evolve:
-                for control in ("targeted", "random"):
-                    key = f"evolve-{control}|k{k}|{seed}"
-                    if key not in done:
-                        result = evolve(out, control, gold, dev, test, pool, k, seed, args)
-                        log(journal, {"key": key, "part": "evolve", "control": control,
-                                      "k": k, "seed": seed, **result})
+    for k in args.evolve_per_class:
+        for seed in args.evolve_seeds:
+            gold = gold_file(out, pool, k, seed, args)
+            for control in ("targeted", "random"):
+                key = f"evolve-{control}|k{k}|{seed}"
+                if key not in done:
+                    result = evolve(out, control, gold, dev, test, pool, k, seed, args)
+                    log(journal, {"key": key, "part": "evolve", "control": control,
+                                  "k": k, "seed": seed, **result})
     report(out, args)
 
 
@@ -72,7 +75,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--schedules", default=",".join(SCHEDULES))
     parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--evolve", action="store_true", help="also run part 2")
+    parser.add_argument("--evolve-per-class", default="",
+                        help="part 2: gold articles per class to start from, e.g. 1,3,5")
+    parser.add_argument("--evolve-seeds", default="0")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--per-round", type=int, default=10)
     parser.add_argument("--evolve-pool", type=int, default=500,
@@ -82,6 +87,8 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     args.per_class = [int(k) for k in args.per_class.split(",")]
     args.seeds = [int(s) for s in args.seeds.split(",")]
+    args.evolve_per_class = [int(k) for k in args.evolve_per_class.split(",") if k]
+    args.evolve_seeds = [int(s) for s in args.evolve_seeds.split(",")]
     args.schedules = args.schedules.split(",")
     args.teacher_arg = args.teacher_arg or ["--teacher", "embed"]
     return args
@@ -145,6 +152,7 @@ def evolve(out: Path, control: str, gold: Path, dev: Path, test: Path, pool: lis
           "--call-log", str(out / "calls.sqlite"), *args.teacher_arg, capture=True)
     rounds = [json.loads(line) for line in (run / "metrics.jsonl").open()]
     return {"accuracy": rounds[-1]["test_f1"], "curve": [r["test_f1"] for r in rounds],
+            "dev_curve": [r["dev_f1"] for r in rounds],
             "seconds": time.perf_counter() - started}
 
 
@@ -154,6 +162,12 @@ def score(model: Path, test: Path, work: Path) -> dict:
     return {"accuracy": report["accuracy"], "macro_f1": report["macro"]["f1"]}
 
 
+def gold_file(out: Path, pool: list, k: int, seed: int, args: argparse.Namespace) -> Path:
+    """k articles per class, drawn from neither the silver input nor evolve's pool."""
+    labelled = pool[args.silver: len(pool) - args.evolve_pool]
+    return write(out / f"gold-k{k}-s{seed}.jsonl", per_class(labelled, k, seed))
+
+
 def report(out: Path, args: argparse.Namespace) -> None:
     runs = [json.loads(line) for line in (out / "runs.jsonl").open()]
     lines = ["| schedule | " + " | ".join(f"{k} per class" for k in args.per_class) + " |",
@@ -161,16 +175,13 @@ def report(out: Path, args: argparse.Namespace) -> None:
     for name in SCHEDULES:
         cells = []
         for k in args.per_class:
-            values = [r["accuracy"] for r in runs if r.get("schedule") == name
-                      and (r["k"] == k or name == "silver")]
-            cells.append(f"{statistics.mean(values):.4f} (n={len(values)})" if values else "–")
+            found = [r for r in runs if r.get("schedule") == name
+                     and (r["k"] == k or name == "silver")]
+            cells.append(cell([r["accuracy"] for r in found], [r["macro_f1"] for r in found]))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    curves = [r for r in runs if r["part"] == "evolve"]
-    if curves:
-        lines += ["", "| EvoKD (select) | k | seed | test accuracy per round |",
-                  "|---|---|---|---|"]
-        lines += [f"| {r['control']} | {r['k']} | {r['seed']} | "
-                  + " ".join(f"{v:.3f}" for v in r["curve"]) + " |" for r in curves]
+    lines += ["", "Accuracy (macro F1), mean ± sd over seeds (n runs), on "
+              f"{args.test} held-out articles."]
+    lines += evolve_report(out, [r for r in runs if r["part"] == "evolve"])
     teacher = out / "teacher-eval.json"
     if teacher.exists():
         quality = json.loads(teacher.read_text())
@@ -178,6 +189,40 @@ def report(out: Path, args: argparse.Namespace) -> None:
                   f"{quality['accuracy']:.4f}, macro F1 {quality['macro']['f1']:.4f}."]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def cell(accuracy: list, macro: list) -> str:
+    if not accuracy:
+        return "–"
+    spread = f" ± {statistics.stdev(accuracy):.3f}" if len(accuracy) > 1 else ""
+    mean = statistics.mean
+    return f"{mean(accuracy):.3f}{spread} ({mean(macro):.3f}, n={len(accuracy)})"
+
+
+def evolve_report(out: Path, curves: list) -> list[str]:
+    """Mean test (dev) accuracy per round for each k and control, and one panel per k."""
+    if not curves:
+        return []
+    rounds = len(curves[0]["curve"])
+    lines = ["", "| EvoKD (select) | gold per class | seeds | "
+             + " | ".join(f"round {n}" for n in range(rounds)) + " |",
+             "|---" * (rounds + 3) + "|"]
+    panels: dict[str, dict] = {}
+    for k in sorted({r["k"] for r in curves}):
+        for control in ("targeted", "random"):
+            found = [r for r in curves if r["k"] == k and r["control"] == control]
+            if not found:
+                continue
+            test = [statistics.mean(r["curve"][n] for r in found) for n in range(rounds)]
+            dev = [statistics.mean(r["dev_curve"][n] for r in found) for n in range(rounds)]
+            lines.append(f"| {control} | {k} | {len(found)} | " + " | ".join(
+                f"{t:.3f} ({d:.3f})" for t, d in zip(test, dev)) + " |")
+            panel = panels.setdefault(f"{k} per class ({len(found)} seeds)", {})
+            panel[f"{control} (test)"] = list(enumerate(test))
+            panel[f"{control} (dev)"] = list(enumerate(dev))
+    panel_plot(panels, out / "evolve.png", xlabel="round", ylabel="accuracy")
+    return lines + ["", "Test accuracy (dev accuracy, the set targeting aims at), mean over "
+                    "seeds; each round the teacher labels the same number of pool articles."]
 
 
 def write(path: Path, records: list) -> Path:

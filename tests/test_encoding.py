@@ -2,7 +2,15 @@ import random
 
 import pytest
 
-from nerkd.core.encoding import IGNORE, encode, length_batches, window_labels
+from nerkd.core.encoding import (
+    IGNORE,
+    WordPieces,
+    encode,
+    length_batches,
+    token_batches,
+    window_labels,
+)
+from nerkd.core.formats import read_records
 
 
 @pytest.fixture
@@ -34,6 +42,68 @@ def test_long_sentence_is_windowed_and_every_word_is_owned_once(tokenizer):
 def test_a_word_the_tokenizer_drops_owns_no_position(tokenizer):
     [window] = encode(tokenizer, [["the", "\u200b", "paris"]])
     assert [f for f in window.first if f >= 0] == [0, 2]
+    assert len(window.first) == len(window.input_ids)  # the words after it stay in place
+    pieces = tokenizer.convert_ids_to_tokens(window.input_ids)
+    assert pieces[window.first.index(2)] == "paris"
+
+
+def test_word_pieces_are_those_of_the_sentence_level_call_and_are_remembered(tokenizer):
+    sentences = [["the", "paris", "xyz"], ["xyz", "london", "the"], ["\u200b"]]
+    pieces = WordPieces(tokenizer)
+    assert pieces(sentences) == reference_pieces(tokenizer, sentences)
+    assert set(pieces.known) == {"the", "paris", "xyz", "london", "\u200b"}
+    pieces.known["the"] = [7]  # a second call reads the cache, not the tokenizer
+    assert pieces([["the"]]) == [[[7]]]
+
+
+def test_word_pieces_ignore_a_truncation_the_tokenizer_file_carries(tokenizer):
+    tokenizer.backend_tokenizer.enable_truncation(max_length=2)
+    words = ["xyz"] * 10
+    assert WordPieces(tokenizer)([words]) == reference_pieces(tokenizer, [words])
+
+
+def test_encode_matches_the_sentence_level_tokenizer_on_conll_dev(conll_dir):
+    """The word cache changes nothing: the same windows and first-subword positions as
+    tokenizing each sentence whole, on every CoNLL-2003 dev sentence."""
+    from nerkd.core.student import default_student_dir, load_tokenizer
+
+    tokenizer = load_tokenizer(str(default_student_dir()))
+    sentences = [r.tokens for r in read_records(conll_dir / "dev.txt") if r.tokens]
+    cached = encode(tokenizer, sentences, max_length=64)
+    expected = [w for i, s in enumerate(sentences)
+                for w in reference_windows(tokenizer, s, i, max_length=64)]
+    assert len(sentences) > 3000 and len(cached) > len(sentences)  # some are windowed
+    assert [(w.item, w.input_ids, w.first) for w in cached] == expected
+
+
+def reference_pieces(tokenizer, sentences):
+    """Subword ids per word from the tokenizer's own call on whole sentences."""
+    encoded = tokenizer([list(s) for s in sentences], is_split_into_words=True,
+                        add_special_tokens=False, truncation=False)
+    result = []
+    for item, words in enumerate(sentences):
+        pieces = [[] for _ in words]
+        for token_id, word in zip(encoded["input_ids"][item], encoded.word_ids(item)):
+            pieces[word].append(token_id)
+        result.append(pieces)
+    return result
+
+
+def reference_windows(tokenizer, words, item, max_length):
+    """The windows of one sentence, built from the sentence-level call (no cache)."""
+    from nerkd.core.encoding import _windows
+
+    [pieces] = reference_pieces(tokenizer, [words])
+    pieces = [p[: (max_length - 2) // 4] for p in pieces]
+    windows = []
+    for (start, end), left, right in _windows([len(p) for p in pieces], max_length - 2):
+        ids, first = [tokenizer.cls_token_id], [-1]
+        for word in range(left, right):
+            ids += pieces[word]
+            first += [word if start <= word < end else -1] * bool(pieces[word])
+            first += [-1] * (len(pieces[word]) - 1)
+        windows.append((item, ids + [tokenizer.sep_token_id], first + [-1]))
+    return windows
 
 
 def test_an_enormous_word_still_fits_a_window(tokenizer):
@@ -50,3 +120,13 @@ def test_length_batches_cover_everything_once_and_group_similar_lengths():
     assert spread / len(batches) < 20  # unsorted batches would spread ~80
     assert batches == length_batches(lengths, 10, random.Random(0), pool=5)
     assert batches != length_batches(lengths, 10, random.Random(1), pool=5)
+
+
+def test_token_batches_cover_everything_once_within_the_budget():
+    lengths = [random.Random(i).randint(1, 100) for i in range(500)] + [700]
+    batches = token_batches(lengths, 512)
+    assert sorted(i for b in batches for i in b) == list(range(501))
+    assert [500] in batches  # longer than the budget: alone
+    assert all(len(b) * max(lengths[i] for i in b) <= 512 for b in batches if b != [500])
+    assert len(batches) < 150  # a budget, not one row per batch
+    assert token_batches([], 512) == []

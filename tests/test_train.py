@@ -122,6 +122,22 @@ def test_predict_streams_in_order_with_char_spans(tiny_bert, tmp_path):
     assert isinstance(tagger, Tagger)
 
 
+def test_tags_do_not_depend_on_how_windows_are_batched(teacher_model, monkeypatch):
+    """Token-budget batches (the default), fixed window counts and a budget smaller than
+    one window all tag alike: padding and the one copy back per call move nothing."""
+    import nerkd.core.predict as predict_module
+    from tiny import pattern_sentences
+
+    sentences = [r.tokens for r in pattern_sentences(30, 5)]
+    sentences += [sentences[0] * 40, ["\u200b"], sentences[1] * 3]  # windowed, empty, long
+    by_default = load_tagger(str(teacher_model), "cpu").tag(sentences)
+    assert by_default == load_tagger(str(teacher_model), "cpu", batch_size=1).tag(sentences)
+    assert by_default == load_tagger(str(teacher_model), "cpu", batch_size=7).tag(sentences)
+    monkeypatch.setattr(predict_module, "CPU_TOKENS", 10)
+    assert by_default == load_tagger(str(teacher_model), "cpu").tag(sentences)
+    assert any(t != "O" for tags in by_default for t in tags)
+
+
 @pytest.mark.parametrize(
     ("setup", "message"),
     [

@@ -32,7 +32,7 @@ def predict(
     from_format: FromOpt = None,
     to_format: ToOpt = None,
     scheme: SchemeOpt = "iob2",
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")] = 32,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Windows per forward pass (default: as many as fit 1,024 subwords on a CPU, 16,384 on a GPU; 32 texts for a classifier).")] = None,
     max_length: Annotated[int, typer.Option("--max-length", min=MIN_MAX_LENGTH, help="Subwords per window.")] = 256,
     device: DeviceOpt = "auto",
     runtime: Annotated[Literal["torch", "onnx"], typer.Option("--runtime", help="onnx: an int8 ONNX Runtime graph on the CPU, exported into MODEL/onnx/ on first use (needs nerkd[onnx]; tags may differ from torch's on a few tokens).")] = "torch",
@@ -57,7 +57,7 @@ def predict(
                       scheme)
 
 
-def _predicted(records: Iterable[Record], model: str, device: str, batch_size: int,
+def _predicted(records: Iterable[Record], model: str, device: str, batch_size: int | None,
                max_length: int, runtime: str) -> Iterator[Record]:
     """Records tagged by a token classifier, or classified by a text classifier."""
     from nerkd.core.errors import NerkdError
@@ -68,8 +68,8 @@ def _predicted(records: Iterable[Record], model: str, device: str, batch_size: i
 
         if runtime != "torch":
             raise NerkdError("--runtime onnx serves token classifiers only, for now")
-        return predict_labels(records, load_classifier(model, device, batch_size, max_length),
-                              name=model)
+        classifier = load_classifier(model, device, batch_size or 32, max_length)
+        return predict_labels(records, classifier, name=model)
     from nerkd.core.predict import load_tagger, predict
 
     return predict(records, load_tagger(model, device, batch_size, max_length, runtime),

@@ -25,39 +25,68 @@ class Window:
     first: list[int]
 
 
-def encode(
-    tokenizer: Any, sentences: Sequence[Sequence[str]], max_length: int = 256
-) -> list[Window]:
-    """Subword windows for every sentence, in order (``Window.item`` indexes ``sentences``)."""
-    windows: list[Window] = []
-    if not sentences:
-        return windows
-    encoded = tokenizer([list(s) for s in sentences], is_split_into_words=True,
-                        add_special_tokens=False)
+def encode(tokenizer: Any, sentences: Sequence[Sequence[str]], max_length: int = 256,
+           pieces: WordPieces | None = None) -> list[Window]:
+    """Subword windows for every sentence, in order (``Window.item`` indexes ``sentences``).
+    ``pieces``: a word cache kept across calls (a tagger keeps one)."""
+    pieces = pieces or WordPieces(tokenizer)
+    limit = (max_length - 2) // 4  # a 500-piece "word" is noise, and must still fit a window
     cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
-    for item in range(len(sentences)):
-        ids, word_ids = encoded["input_ids"][item], encoded.word_ids(item)
-        pieces = _pieces_per_word(len(sentences[item]), ids, word_ids, (max_length - 2) // 4)
-        for core, left, right in _windows([len(p) for p in pieces], max_length - 2):
+    windows: list[Window] = []
+    for item, words in enumerate(pieces(sentences)):
+        words = [p if len(p) <= limit else p[:limit] for p in words]
+        for core, left, right in _windows([len(p) for p in words], max_length - 2):
             input_ids, first = [cls], [-1]
             for word in range(left, right):
-                input_ids += pieces[word]
-                owned = core[0] <= word < core[1] and pieces[word]
-                first += [word if owned else -1] + [-1] * (len(pieces[word]) - 1)
+                if words[word]:  # a word the tokenizer drops (a zero-width space) has none
+                    input_ids += words[word]
+                    owned = core[0] <= word < core[1]
+                    first += [word if owned else -1] + [-1] * (len(words[word]) - 1)
             windows.append(Window(item, input_ids + [sep], first + [-1]))
     return windows
 
 
-def _pieces_per_word(
-    n_words: int, ids: list[int], word_ids: list[int | None], limit: int
-) -> list[list[int]]:
-    """Subword ids per word, at most ``limit`` each (a 500-piece "word" is noise, and must
-    still fit a window); a word the tokenizer drops (a zero-width space) keeps none."""
-    pieces: list[list[int]] = [[] for _ in range(n_words)]
-    for token_id, word in zip(ids, word_ids):
-        if word is not None and len(pieces[word]) < limit:
-            pieces[word].append(token_id)
-    return pieces
+class WordPieces:
+    """Subword ids per word, each distinct word sent through the tokenizer once and kept.
+
+    Exact, not an approximation: a fast tokenizer given pre-split words normalises and
+    tokenizes each word on its own, so a word's subwords never depend on its neighbours;
+    and text repeats its words, so most lookups skip the tokenizer and its per-sentence
+    conversion (the larger part of prediction's Python time on a GPU).
+    """
+
+    GROUP = 256  # words per tokenizer input: the batch call spreads groups over cores
+
+    def __init__(self, tokenizer: Any, capacity: int = 100_000) -> None:
+        from tokenizers import Tokenizer
+
+        # a copy without the truncation or padding a tokenizer.json may carry (the
+        # tokenizer's own __call__ switches them off the same way)
+        self.backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+        self.backend.no_truncation()
+        self.backend.no_padding()
+        self.capacity = capacity
+        self.known: dict[str, list[int]] = {}
+
+    def __call__(self, sentences: Sequence[Sequence[str]]) -> list[list[list[int]]]:
+        """The subword ids of each word of each sentence (shared lists: do not modify)."""
+        if len(self.known) > self.capacity:  # memory stays flat over an endless stream
+            self.known.clear()
+        new = list(dict.fromkeys(w for s in sentences for w in s if w not in self.known))
+        self._learn(new)
+        known = self.known
+        return [[known[w] for w in s] for s in sentences]
+
+    def _learn(self, words: list[str]) -> None:
+        groups = [words[i: i + self.GROUP] for i in range(0, len(words), self.GROUP)]
+        encodings = self.backend.encode_batch(groups, is_pretokenized=True,
+                                              add_special_tokens=False)
+        for group, encoding in zip(groups, encodings):
+            pieces: list[list[int]] = [[] for _ in group]
+            for token_id, word in zip(encoding.ids, encoding.word_ids):
+                if word is not None:
+                    pieces[word].append(token_id)
+            self.known.update(zip(group, pieces))
 
 
 def _windows(counts: list[int], capacity: int) -> list[tuple[tuple[int, int], int, int]]:
@@ -109,6 +138,19 @@ def length_batches(
         batches += [chunk[k : k + batch_size] for k in range(0, len(chunk), batch_size)]
     rng.shuffle(batches)
     return batches
+
+
+def token_batches(lengths: Sequence[int], tokens: int) -> list[list[int]]:
+    """Index batches in length order, each padded to at most ``tokens`` subwords (a row
+    longer than that goes alone)."""
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        if batch and (len(batch) + 1) * lengths[i] > tokens:
+            batches.append(batch)
+            batch = []
+        batch.append(i)
+    return batches + [batch] if batch else batches
 
 
 def collate(

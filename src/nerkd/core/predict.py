@@ -7,49 +7,91 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from typing import Any
 
-from nerkd.core.encoding import Window, collate, encode, length_batches
+from nerkd.core.encoding import (
+    Window,
+    WordPieces,
+    collate,
+    encode,
+    length_batches,
+    token_batches,
+)
 from nerkd.core.records import Record
 from nerkd.core.student import window_limit
 from nerkd.core.tags import to_iob2
 
+# Subwords per forward pass (padding included) unless --batch-size fixes a window count:
+# on a GPU a fixed count of short sentences leaves the card idle between Python-side
+# batches, while a token budget keeps each pass large.
+CUDA_TOKENS = 16_384
+CPU_TOKENS = 1_024
+
 
 class Tagger:
-    """A token-classification network with its tokenizer and labels, tagging word lists."""
+    """A token-classification network with its tokenizer and labels, tagging word lists.
+    ``batch_size``: windows per forward pass (default: as many as fit ``CPU_TOKENS`` or
+    ``CUDA_TOKENS`` subwords)."""
 
     def __init__(self, network: Any, tokenizer: Any, labels: Sequence[str], device: Any,
-                 batch_size: int = 32, max_length: int = 256) -> None:
+                 batch_size: int | None = None, max_length: int = 256) -> None:
         self.network, self.tokenizer, self.labels = network, tokenizer, list(labels)
         self.device, self.batch_size = device, batch_size
         self.max_length = window_limit(network, max_length)
+        self.pieces = WordPieces(tokenizer)  # kept across calls: words repeat across chunks
 
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
         """IOB2 tags per word; a word the tokenizer cannot see is tagged O."""
-        import torch
-
         tags = [["O"] * len(s) for s in sentences]
-        windows = encode(self.tokenizer, sentences, self.max_length)
-        self.network.eval()
-        with torch.inference_mode(), self._autocast():
-            for batch in length_batches([len(w.input_ids) for w in windows], self.batch_size):
-                self._tag_batch([windows[i] for i in batch], tags)
+        windows = self.encode(sentences)
+        for window, best in zip(windows, self._best_labels(windows)):
+            row = tags[window.item]
+            for position, word in enumerate(window.first):
+                if word >= 0:
+                    row[word] = self.labels[best[position]]
         return [to_iob2(t) for t in tags]
+
+    def encode(self, sentences: Sequence[Sequence[str]]) -> list[Window]:
+        return encode(self.tokenizer, sentences, self.max_length, self.pieces)
 
     def sentence_vectors(self, sentences: Sequence[Sequence[str]]) -> Any:
         """Unit-length vectors, one per sentence (over all its windows); see
         ``pooled_vectors``."""
-        windows = encode(self.tokenizer, sentences, self.max_length)
+        windows = self.encode(sentences)
         return pooled_vectors(self.network, [w.input_ids for w in windows],
                               [w.item for w in windows], len(sentences),
-                              self.tokenizer.pad_token_id, self.device, self.batch_size)
+                              self.tokenizer.pad_token_id, self.device, self.batch_size or 32)
 
-    def _tag_batch(self, windows: list[Window], tags: list[list[str]]) -> None:
-        inputs = collate([w.input_ids for w in windows], self.tokenizer.pad_token_id)
-        inputs = {k: v.to(self.device) for k, v in inputs.items()}
-        best = self.network(**inputs).logits.argmax(-1).tolist()
-        for window, row in zip(windows, best):
-            for position, word in enumerate(window.first):
-                if word >= 0:
-                    tags[window.item][word] = self.labels[row[position]]
+    def _best_labels(self, windows: list[Window]) -> list[list[int]]:
+        """The best label id at every position of every window. The argmax stays on the
+        device until all batches are queued: one copy back and one wait, not one per batch."""
+        import torch
+
+        batches = self._batches([len(w.input_ids) for w in windows])
+        found = []
+        self.network.eval()
+        with torch.inference_mode(), self._autocast():
+            for batch in batches:
+                inputs = collate([windows[i].input_ids for i in batch], self.tokenizer.pad_token_id)
+                found.append(self.network(**self._on_device(inputs)).logits.argmax(-1).flatten())
+        flat = torch.cat(found).tolist() if found else []
+        best: list[list[int]] = [[] for _ in windows]
+        offset = 0
+        for batch in batches:
+            width = max(len(windows[i].input_ids) for i in batch)
+            for row, i in enumerate(batch):
+                best[i] = flat[offset + row * width: offset + (row + 1) * width]
+            offset += width * len(batch)
+        return best
+
+    def _batches(self, lengths: list[int]) -> list[list[int]]:
+        if self.batch_size is None:
+            return token_batches(lengths, CUDA_TOKENS if self.device.type == "cuda" else CPU_TOKENS)
+        return length_batches(lengths, self.batch_size)
+
+    def _on_device(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        if self.device.type != "cuda":
+            return inputs
+        # pinned pages let the copy run beside the previous batch's compute
+        return {k: v.pin_memory().to(self.device, non_blocking=True) for k, v in inputs.items()}
 
     def _autocast(self) -> Any:
         import torch
@@ -82,7 +124,7 @@ def pooled_vectors(network: Any, rows: Sequence[list[int]], items: Sequence[int]
     return torch.nn.functional.normalize(total, dim=-1)
 
 
-def load_tagger(model: str, device: str = "auto", batch_size: int = 32,
+def load_tagger(model: str, device: str = "auto", batch_size: int | None = None,
                 max_length: int = 256, runtime: str = "torch") -> Tagger:
     """A tagger for a model directory trained by nerkd or elsewhere (IOB2 labels).
     ``runtime="onnx"``: the int8 ONNX Runtime graph on the CPU (see ``core.onnx_runtime``)."""
