@@ -43,6 +43,15 @@ def main() -> None:
     journal = out / "runs.jsonl"
     done = {json.loads(line)["key"] for line in journal.open()} if journal.exists() else set()
     silver = make_silver(out, pool[: args.silver], args)
+    for k in args.evolve_per_class:
+        for seed in args.evolve_seeds:
+            gold = gold_file(out, pool, k, seed, args)
+            for control in ("targeted", "random"):
+                key = f"evolve-{control}|k{k}|{seed}"
+                if key not in done:
+                    result = evolve(out, control, gold, dev, test, pool, k, seed, args)
+                    log(journal, {"key": key, "part": "evolve", "control": control,
+                                  "k": k, "seed": seed, **result})
     for k in args.per_class:
         for seed in args.seeds:
             gold = gold_file(out, pool, k, seed, args)
@@ -53,15 +62,6 @@ def main() -> None:
                 result = student(out, name, gold, silver, test, seed, args)
                 log(journal, {"key": key, "part": "distil", "schedule": name, "k": k,
                               "seed": seed, **result})
-    for k in args.evolve_per_class:
-        for seed in args.evolve_seeds:
-            gold = gold_file(out, pool, k, seed, args)
-            for control in ("targeted", "random"):
-                key = f"evolve-{control}|k{k}|{seed}"
-                if key not in done:
-                    result = evolve(out, control, gold, dev, test, pool, k, seed, args)
-                    log(journal, {"key": key, "part": "evolve", "control": control,
-                                  "k": k, "seed": seed, **result})
     report(out, args)
 
 
@@ -70,17 +70,21 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out", default="runs/bbc")
     parser.add_argument("--test", type=int, default=500, help="held-out articles scored")
     parser.add_argument("--dev", type=int, default=100, help="articles evolve aims at")
-    parser.add_argument("--silver", type=int, default=500, help="articles the teacher labels")
+    parser.add_argument("--silver", type=int, default=300, help="articles the teacher labels")
     parser.add_argument("--per-class", default="1,5,25", help="gold articles per class")
     parser.add_argument("--seeds", default="0")
-    parser.add_argument("--schedules", default=",".join(SCHEDULES))
-    parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--evolve-per-class", default="",
+    parser.add_argument("--schedules", default="gold,silver,concat,simple-mix")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--max-length", default="128",
+                        help="subwords read from the start of each article (title and lead)")
+    parser.add_argument("--evolve-per-class", default="1,3,5",
                         help="part 2: gold articles per class to start from, e.g. 1,3,5")
     parser.add_argument("--evolve-seeds", default="0")
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--per-round", type=int, default=10)
-    parser.add_argument("--evolve-pool", type=int, default=500,
+    parser.add_argument("--evolve-epochs", type=int, default=10,
+                        help="student epochs per round (5-65 articles need many)")
+    parser.add_argument("--evolve-pool", type=int, default=300,
                         help="unlabelled articles evolve picks from (each round embeds them)")
     parser.add_argument("--teacher-arg", action="append", default=[],
                         help="passed to annotate/evolve (default: --teacher embed)")
@@ -136,7 +140,7 @@ def student(out: Path, name: str, gold: Path, silver: Path, test: Path, seed: in
     nerkd("blend", "--gold", str(gold), "--silver", str(silver), *SCHEDULES[name],
           "--epochs", str(args.epochs), "--seed", str(seed), "-o", str(work / "plan.jsonl"))
     nerkd("train", str(work / "plan.jsonl"), "--seed", str(seed), "--labels", str(CLASSES),
-          "-o", str(work / "model"), "--force", capture=True)
+          "--max-length", args.max_length, "-o", str(work / "model"), "--force", capture=True)
     return {**score(work / "model", test, work), "seconds": time.perf_counter() - started}
 
 
@@ -148,7 +152,8 @@ def evolve(out: Path, control: str, gold: Path, dev: Path, test: Path, pool: lis
     nerkd("evolve", "--task", "classify", "--seed-data", str(gold), "--dev", str(dev),
           "--test", str(test), "--pool", str(candidates), "--labels", str(CLASSES),
           "-o", str(run), "--rounds", str(args.rounds), "--per-round", str(args.per_round),
-          "--control", control, "--seed", str(seed), "--epochs", "20",
+          "--control", control, "--seed", str(seed), "--epochs", str(args.evolve_epochs),
+          "--max-length", args.max_length,
           "--call-log", str(out / "calls.sqlite"), *args.teacher_arg, capture=True)
     rounds = [json.loads(line) for line in (run / "metrics.jsonl").open()]
     return {"accuracy": rounds[-1]["test_f1"], "curve": [r["test_f1"] for r in rounds],

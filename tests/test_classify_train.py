@@ -63,6 +63,26 @@ def test_only_the_first_window_is_read(nerkd, trained, tmp_path):
     assert labels == {"head": "sport", "tail": "business", "both": "sport"}
 
 
+def test_prediction_reads_as_much_as_training_did(trained, tiny_tagger, tmp_path):
+    """Without --max-length, a model is read with the window it was trained with."""
+    from nerkd.core.predict import load_tagger
+    from nerkd.core.tasks.classify import load_classifier
+
+    folder, _ = trained
+    card = json.loads((folder / "model" / "nerkd.json").read_text())
+    trained_with = card["config"]["max_length"]
+    assert load_classifier(str(folder / "model")).max_length == min(trained_with, 128)
+    card["config"]["max_length"] = 24
+    (folder / "model" / "nerkd.json").write_text(json.dumps(card))
+    try:
+        assert load_classifier(str(folder / "model")).max_length == 24
+        assert load_classifier(str(folder / "model"), max_length=40).max_length == 40
+    finally:
+        card["config"]["max_length"] = trained_with
+        (folder / "model" / "nerkd.json").write_text(json.dumps(card))
+    assert load_tagger(str(tiny_tagger)).max_length == 128  # no card: 256, within positions
+
+
 def test_first_windows_keep_the_special_tokens(tiny_bert):
     from nerkd.core.student import load_tokenizer
     from nerkd.core.tasks.classify import first_windows

@@ -8,7 +8,16 @@ from typing import Annotated, Any, Literal
 import typer
 
 from nerkd.cli import teaching
-from nerkd.cli.common import DeviceOpt, SeedOpt, fail, info, positive, warn, write_json
+from nerkd.cli.common import (
+    MIN_MAX_LENGTH,
+    DeviceOpt,
+    SeedOpt,
+    fail,
+    info,
+    positive,
+    warn,
+    write_json,
+)
 
 
 def evolve(
@@ -39,6 +48,7 @@ def evolve(
     student: Annotated[str | None, typer.Option("--student", help="Student encoder directory; default: the embedded all-MiniLM-L6-v2.")] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Student epochs per round (small pools need many).")] = 10,
     lr: Annotated[float, typer.Option("--lr", callback=positive, help="Student peak learning rate (> 0).")] = 1e-4,
+    max_length: Annotated[int, typer.Option("--max-length", min=MIN_MAX_LENGTH, help="Student subwords per window (for a classifier: of each text, from its start).")] = 256,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Student sentences per step.")] = 8,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
@@ -81,7 +91,7 @@ def evolve(
     log = CallLog(call_log or Path(output) / "calls.sqlite")
     config = TrainConfig(model=resolve_model(student), epochs=epochs, lr=lr,
                          batch_size=batch_size, seed=seed, device=device,
-                         labels=list(label_set), task=kind)
+                         max_length=max_length, labels=list(label_set), task=kind)
     options = EvolveOptions(rounds=rounds, per_round=per_round, per_call=per_call,
                             control=control, seed=seed)
     held_out = [*dev_records, *test_records,

@@ -33,7 +33,7 @@ def predict(
     to_format: ToOpt = None,
     scheme: SchemeOpt = "iob2",
     batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Windows per forward pass (default: as many as fit 1,024 subwords on a CPU, 16,384 on a GPU; 32 texts for a classifier).")] = None,
-    max_length: Annotated[int, typer.Option("--max-length", min=MIN_MAX_LENGTH, help="Subwords per window.")] = 256,
+    max_length: Annotated[int | None, typer.Option("--max-length", min=MIN_MAX_LENGTH, help="Subwords per window (default: the window the model was trained with; 256 for a model from elsewhere).")] = None,
     device: DeviceOpt = "auto",
     runtime: Annotated[Literal["torch", "onnx"], typer.Option("--runtime", help="onnx: an int8 ONNX Runtime graph on the CPU, exported into MODEL/onnx/ on first use (needs nerkd[onnx]; tags may differ from torch's on a few tokens).")] = "torch",
 ) -> None:
@@ -58,7 +58,7 @@ def predict(
 
 
 def _predicted(records: Iterable[Record], model: str, device: str, batch_size: int | None,
-               max_length: int, runtime: str) -> Iterator[Record]:
+               max_length: int | None, runtime: str) -> Iterator[Record]:
     """Records tagged by a token classifier, or classified by a text classifier."""
     from nerkd.core.errors import NerkdError
     from nerkd.core.student import head_of

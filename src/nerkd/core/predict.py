@@ -125,13 +125,20 @@ def pooled_vectors(network: Any, rows: Sequence[list[int]], items: Sequence[int]
 
 
 def load_tagger(model: str, device: str = "auto", batch_size: int | None = None,
-                max_length: int = 256, runtime: str = "torch") -> Tagger:
+                max_length: int | None = None, runtime: str = "torch") -> Tagger:
     """A tagger for a model directory trained by nerkd or elsewhere (IOB2 labels).
-    ``runtime="onnx"``: the int8 ONNX Runtime graph on the CPU (see ``core.onnx_runtime``)."""
+    ``runtime="onnx"``: the int8 ONNX Runtime graph on the CPU (see ``core.onnx_runtime``);
+    ``max_length`` defaults to the window the model was trained with."""
     from pathlib import Path
 
     from nerkd.core.errors import NerkdError
-    from nerkd.core.student import load_tokenizer, load_trained, pick_device, resolve_model
+    from nerkd.core.student import (
+        load_tokenizer,
+        load_trained,
+        pick_device,
+        resolve_model,
+        trained_max_length,
+    )
 
     path = resolve_model(model)
     if runtime == "onnx" and device.startswith("cuda"):
@@ -144,7 +151,8 @@ def load_tagger(model: str, device: str = "auto", batch_size: int | None = None,
         network = OnnxNetwork(int8_graph(Path(path), network), network.config)
     else:
         network = network.to(target)
-    return Tagger(network, load_tokenizer(path), labels, target, batch_size, max_length)
+    return Tagger(network, load_tokenizer(path), labels, target, batch_size,
+                  max_length or trained_max_length(path))
 
 
 def predict(records: Iterable[Record], tagger: Tagger, chunk: int = 2048,

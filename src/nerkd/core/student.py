@@ -110,6 +110,16 @@ def window_limit(network: Any, wanted: int) -> int:
     return min(wanted, limit)
 
 
+def trained_max_length(model: str, default: int = 256) -> int:
+    """The window a nerkd model was trained with (``nerkd.json``), else ``default``:
+    prediction reads as much of each text as training did."""
+    try:
+        card = json.loads((Path(model) / "nerkd.json").read_text(encoding="utf-8"))
+        return int(card["config"]["max_length"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return default
+
+
 def load_tokenizer(model: str) -> Any:
     from transformers import AutoTokenizer
 

@@ -308,15 +308,22 @@ class Classifier:
 
 
 def load_classifier(model: str, device: str = "auto", batch_size: int = 32,
-                    max_length: int = 256) -> Classifier:
-    """A classifier for a model directory (nerkd's, or any sequence-classification one)."""
-    from nerkd.core.student import load_tokenizer, load_trained, pick_device, resolve_model
+                    max_length: int | None = None) -> Classifier:
+    """A classifier for a model directory (nerkd's, or any sequence-classification one);
+    ``max_length`` defaults to the window it was trained with."""
+    from nerkd.core.student import (
+        load_tokenizer,
+        load_trained,
+        pick_device,
+        resolve_model,
+        trained_max_length,
+    )
 
     path = resolve_model(model)
     network, labels = load_trained(path, head="sequence")
     target = pick_device(device)
     return Classifier(network.to(target), load_tokenizer(path), labels, target, batch_size,
-                      max_length)
+                      max_length or trained_max_length(path))
 
 
 def predict_labels(records: Iterable[Record], classifier: Classifier, chunk: int = 2048,
