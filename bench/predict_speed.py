@@ -1,7 +1,12 @@
-"""predict vs transformers.pipeline("token-classification"): sentences/s on the same model
-and sentences, agreement of their entities, and the share of measured matmul FLOP/s used.
+"""predict vs transformers.pipeline("token-classification"): sentences/s on the same model,
+sentences and device, agreement of their entities, and the share of measured matmul FLOP/s
+used (CPU only).
 
     python bench/predict_speed.py [--model DIR] [--sentences 2000] [--repeats 3]
+    python bench/predict_speed.py --model DIR --sentences 0 --cycle 5 --device cuda \
+        --pipeline-batch 128        # the GPU target: CoNLL-2003 test x 5
+
+On a GPU it also tags the sentences on the CPU and reports the share of tokens tagged alike.
 """
 
 from __future__ import annotations
@@ -21,34 +26,46 @@ def main() -> None:
     parser.add_argument("--model")
     parser.add_argument("--sentences", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cycle", type=int, default=1, help="the sentences, this many times")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--pipeline-batch", type=int, default=1)
     args = parser.parse_args()
-    records = [r for r in conll("test", args.sentences) if r.tokens]
+    records = [r for r in conll("test", args.sentences or None) if r.tokens] * args.cycle
     model = args.model or str(untrained_model(Path(tempfile.mkdtemp()), _labels()))
-    tagger = load_tagger(model)
-    ours = median_time(lambda: tagger.tag([r.tokens for r in records]), args.repeats)
-    pipe = _pipeline(model)
+    tagger = load_tagger(model, args.device)
+    words = [r.tokens for r in records]
+    tagger.tag(words[:64])  # warm-up: CUDA context, kernels
+    ours = median_time(lambda: tagger.tag(words), args.repeats)
+    pipe = _pipeline(model, tagger.device, args.pipeline_batch)
     texts = [r.text for r in records]
     theirs = median_time(lambda: list(pipe(texts)), args.repeats)
     n = len(records)
-    print(f"sentences: {n}, threads: {torch.get_num_threads()}, repeats: {args.repeats} (medians)")
+    print(f"sentences: {n}, device: {tagger.device}, threads: {torch.get_num_threads()}, "
+          f"repeats: {args.repeats} (medians)")
     print(f"nerkd predict: {n / ours:8.1f} sentences/s")
-    print(f"HF pipeline:   {n / theirs:8.1f} sentences/s")
+    print(f"HF pipeline:   {n / theirs:8.1f} sentences/s (batch {args.pipeline_batch})")
     print(f"speed-up: {theirs / ours:.2f}x")
     print(f"entity agreement on all {n} sentences: {_agreement(tagger, pipe, records):.3f}")
-    print(f"share of matmul FLOP/s: {_flop_share(tagger, records, ours):.3f}")
+    if tagger.device.type == "cpu":
+        print(f"share of matmul FLOP/s: {_flop_share(tagger, records, ours):.3f}")
+    else:
+        cpu = load_tagger(model, "cpu").tag(words)
+        mine = [t for tags in tagger.tag(words) for t in tags]
+        same = sum(a == b for a, b in zip(mine, (t for tags in cpu for t in tags)))
+        print(f"tokens tagged as on the CPU: {same / len(mine):.5f}")
 
 
 def _labels() -> list[str]:
     return ["O"] + [f"{p}-{t}" for t in ("LOC", "MISC", "ORG", "PER") for p in "BI"]
 
 
-def _pipeline(model: str):
+def _pipeline(model: str, device, batch_size: int):
     from transformers import pipeline
     from transformers.utils import logging
 
     logging.set_verbosity_error()
     return pipeline("token-classification", model=model, aggregation_strategy="first",
-                    device="cpu")
+                    device=device, batch_size=batch_size)
 
 
 def _agreement(tagger, pipe, records) -> float:
