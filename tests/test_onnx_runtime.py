@@ -64,3 +64,30 @@ def test_onnx_on_a_gpu_is_refused_in_one_line(nerkd, model, sentences):
     assert result.exit_code == 1
     assert result.stderr == ("nerkd: error: --runtime onnx runs on the CPU: drop --device or "
                              "use --device cpu\n")
+
+
+def test_a_text_classifier_runs_in_int8_with_the_classes_of_torch(nerkd, text_classifier,
+                                                                   tmp_path):
+    import onnx
+
+    from tiny import topic_documents
+
+    folder, _ = text_classifier
+    model = tmp_path / "classifier"
+    shutil.copytree(folder / "model", model)
+    texts = tmp_path / "texts.jsonl"
+    texts.write_text("".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n"
+                             for r in topic_documents(30, 3)))
+
+    def labels(*options):
+        result = nerkd("predict", texts, "--model", model, *options)
+        assert result.exit_code == 0, result.stderr
+        return [r["label"] for r in result.jsonl()]
+
+    by_torch = labels("--device", "cpu")
+    assert labels("--runtime", "onnx") == by_torch
+    assert len(set(by_torch)) == 2
+    graph = onnx.load(model / "onnx" / "model.int8.onnx")
+    assert "MatMulInteger" in {node.op_type for node in graph.graph.node}
+    [logits] = graph.graph.output
+    assert len(logits.type.tensor_type.shape.dim) == 2  # one row of class scores per text

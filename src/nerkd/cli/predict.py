@@ -60,15 +60,12 @@ def predict(
 def _predicted(records: Iterable[Record], model: str, device: str, batch_size: int | None,
                max_length: int | None, runtime: str) -> Iterator[Record]:
     """Records tagged by a token classifier, or classified by a text classifier."""
-    from nerkd.core.errors import NerkdError
     from nerkd.core.student import head_of
 
     if head_of(model) == "sequence":
         from nerkd.core.tasks.classify import load_classifier, predict_labels
 
-        if runtime != "torch":
-            raise NerkdError("--runtime onnx serves token classifiers only, for now")
-        classifier = load_classifier(model, device, batch_size or 32, max_length)
+        classifier = load_classifier(model, device, batch_size or 32, max_length, runtime)
         return predict_labels(records, classifier, name=model)
     from nerkd.core.predict import load_tagger, predict
 

@@ -111,8 +111,9 @@ def _export(network: Any, path: Path) -> None:
     import torch
 
     example = (torch.ones(1, 3, dtype=torch.long), torch.ones(1, 3, dtype=torch.long))
+    per_token = "TokenClassification" in type(network).__name__  # else one row per text
     axes = {"input_ids": {0: "batch", 1: "length"}, "attention_mask": {0: "batch", 1: "length"},
-            "logits": {0: "batch", 1: "length"}}
+            "logits": {0: "batch", 1: "length"} if per_token else {0: "batch"}}
     with warnings.catch_warnings(), torch.inference_mode(False):
         warnings.simplefilter("ignore")  # tracer and deprecation notes, not the user's concern
         torch.onnx.export(network.eval().float(), example, str(path), dynamo=False,

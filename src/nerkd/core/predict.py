@@ -129,30 +129,31 @@ def load_tagger(model: str, device: str = "auto", batch_size: int | None = None,
     """A tagger for a model directory trained by nerkd or elsewhere (IOB2 labels).
     ``runtime="onnx"``: the int8 ONNX Runtime graph on the CPU (see ``core.onnx_runtime``);
     ``max_length`` defaults to the window the model was trained with."""
+    from nerkd.core.student import load_tokenizer, load_trained, resolve_model, trained_max_length
+
+    path = resolve_model(model)
+    network, labels = load_trained(path)
+    network, target = on_runtime(network, path, device, runtime)
+    return Tagger(network, load_tokenizer(path), labels, target, batch_size,
+                  max_length or trained_max_length(path))
+
+
+def on_runtime(network: Any, path: str, device: str, runtime: str) -> tuple[Any, Any]:
+    """The loaded network where it runs, and that device: PyTorch on ``device``, or for
+    ``runtime="onnx"`` its int8 ONNX Runtime graph on the CPU."""
     from pathlib import Path
 
     from nerkd.core.errors import NerkdError
-    from nerkd.core.student import (
-        load_tokenizer,
-        load_trained,
-        pick_device,
-        resolve_model,
-        trained_max_length,
-    )
+    from nerkd.core.student import pick_device
 
-    path = resolve_model(model)
-    if runtime == "onnx" and device.startswith("cuda"):
+    if runtime != "onnx":
+        target = pick_device(device)
+        return network.to(target), target
+    if device.startswith("cuda"):
         raise NerkdError("--runtime onnx runs on the CPU: drop --device or use --device cpu")
-    network, labels = load_trained(path)
-    target = pick_device("cpu" if runtime == "onnx" else device)
-    if runtime == "onnx":
-        from nerkd.core.onnx_runtime import OnnxNetwork, int8_graph
+    from nerkd.core.onnx_runtime import OnnxNetwork, int8_graph
 
-        network = OnnxNetwork(int8_graph(Path(path), network), network.config)
-    else:
-        network = network.to(target)
-    return Tagger(network, load_tokenizer(path), labels, target, batch_size,
-                  max_length or trained_max_length(path))
+    return OnnxNetwork(int8_graph(Path(path), network), network.config), pick_device("cpu")
 
 
 def predict(records: Iterable[Record], tagger: Tagger, chunk: int = 2048,

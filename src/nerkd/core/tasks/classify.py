@@ -308,21 +308,16 @@ class Classifier:
 
 
 def load_classifier(model: str, device: str = "auto", batch_size: int = 32,
-                    max_length: int | None = None) -> Classifier:
+                    max_length: int | None = None, runtime: str = "torch") -> Classifier:
     """A classifier for a model directory (nerkd's, or any sequence-classification one);
-    ``max_length`` defaults to the window it was trained with."""
-    from nerkd.core.student import (
-        load_tokenizer,
-        load_trained,
-        pick_device,
-        resolve_model,
-        trained_max_length,
-    )
+    ``max_length`` defaults to the window it was trained with; ``runtime`` as for taggers."""
+    from nerkd.core.predict import on_runtime
+    from nerkd.core.student import load_tokenizer, load_trained, resolve_model, trained_max_length
 
     path = resolve_model(model)
     network, labels = load_trained(path, head="sequence")
-    target = pick_device(device)
-    return Classifier(network.to(target), load_tokenizer(path), labels, target, batch_size,
+    network, target = on_runtime(network, path, device, runtime)
+    return Classifier(network, load_tokenizer(path), labels, target, batch_size,
                       max_length or trained_max_length(path))
 
 
