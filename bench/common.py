@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -9,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data" / "conll2003"
+# NERKD_CONLL_DIR: where a copy is, e.g. on a machine the repository travelled to alone
+SHARED = Path(os.environ.get("NERKD_CONLL_DIR") or ROOT.parent / "shared" / "data" / "conll2003")
 SAMPLE = ROOT / "examples" / "sample"
 
 

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The GPU targets of the speed issue as one prepared run for the `device` tool (see
+# bench/README.md): training time and test F1 at several batch sizes on all of CoNLL-2003,
+# then predict vs the HF pipeline on test x 5 and the share of tokens tagged as on the CPU.
+#
+#   bash bench/gpu_check.sh prepare        # here: fills .device/ (git-ignored, ~50 MB)
+#   device run, carry [".device"]:  bash bench/gpu_check.sh run
+#   bash bench/gpu_check.sh score DIR      # here: test F1 of the predictions that came back
+#
+# A dry run here (small and slow, to check the script): DEVICE=cpu TRAIN=small.conll
+# SETTINGS=16:1e-4 SPEED="--sentences 50 --repeats 1" OUT=/tmp/out bash bench/gpu_check.sh run
+#
+# .device/ holds the embedded student stored in float16 (half the size; training keeps
+# float32 master weights) and the three CoNLL-2003 files. The machine there has torch,
+# transformers, typer and rich; nerkd runs from src/ and nothing there needs seqeval.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step=${1:?prepare, run or score}
+export PYTHONPATH=$PWD/src:$PWD/bench NERKD_CONLL_DIR=$PWD/.device/conll2003
+nerkd() { python -c "from nerkd.cli.app import app; app()" "$@"; }
+loop_seconds() {  # the epochs' seconds in a train --log
+    python -c 'import json, sys
+print(round(sum(e["seconds"] for e in map(json.loads, open(sys.argv[1])) if e["event"] == "epochend"), 1))' "$1"
+}
+
+case $step in
+prepare)
+    mkdir -p .device/conll2003
+    cp ../shared/data/conll2003/{train,dev,test}.txt .device/conll2003/
+    python - <<'PY'
+import torch
+from transformers import AutoModel, AutoTokenizer
+from nerkd.core.student import default_student_dir
+source = default_student_dir()
+AutoModel.from_pretrained(source, dtype=torch.float16).save_pretrained(".device/student")
+AutoTokenizer.from_pretrained(source).save_pretrained(".device/student")
+PY
+    du -sh .device ;;
+run)
+    out=${OUT:-out}; mkdir -p "$out"; nvidia-smi --query-gpu=name --format=csv,noheader || true
+    # batch:lr pairs; 16:1e-4 is the CPU default, the others scale lr with sqrt(batch)
+    settings=${SETTINGS:-16:1e-4 64:2e-4 128:3e-4}
+    for setting in $settings; do
+        batch=${setting%%:*} lr=${setting##*:}
+        nerkd train "${TRAIN:-.device/conll2003/train.txt}" --model .device/student \
+            --epochs 3 --batch-size "$batch" --lr "$lr" --device "${DEVICE:-cuda}" --seed 0 \
+            -o ".device/models/b$batch" --force --log "$out/train-b$batch.jsonl" > /dev/null
+        nerkd predict .device/conll2003/test.txt --model ".device/models/b$batch" --device "${DEVICE:-cuda}" \
+            -o "$out/test-b$batch.jsonl"
+        echo "batch $batch, lr $lr: training loop $(loop_seconds "$out/train-b$batch.jsonl") s"
+    done
+    # shellcheck disable=SC2086  # SPEED is a list of options
+    python bench/predict_speed.py --model ".device/models/b${settings%%:*}" --device "${DEVICE:-cuda}" \
+        --pipeline-batch 128 ${SPEED:---sentences 0 --cycle 5 --repeats 3} ;;
+score)
+    for pred in "${2:?the folder the files came back to}"/test-b*.jsonl; do
+        printf '%s: ' "$(basename "$pred")"
+        .venv/bin/nerkd --quiet eval ../shared/data/conll2003/test.txt "$pred" \
+            | python -c "import json,sys; print('test F1', round(json.load(sys.stdin)['micro']['f1'], 4))"
+    done ;;
+esac
