@@ -249,3 +249,21 @@ def test_patience_stops_when_dev_f1_stops_improving(tiny_bert, tmp_path):
                   epochs=5, lr=0.0, patience=1)
     assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [0, 1]
     assert json.loads((tmp_path / "model" / "nerkd.json").read_text())["best_epoch"] == 0
+
+
+def test_epoch_seconds_leave_out_the_dev_scoring(tiny_bert, tmp_path, monkeypatch):
+    import time
+
+    from nerkd.core.tasks.ner import NerTraining
+
+    scored = NerTraining.dev_report
+
+    def slow_report(*args, **kwargs):
+        time.sleep(3)
+        return scored(*args, **kwargs)
+
+    monkeypatch.setattr(NerTraining, "dev_report", slow_report)
+    events = _run(_sentences(8), tmp_path, dev=_sentences(4, seed=1), model=str(tiny_bert),
+                  epochs=1)
+    [end] = [e for e in events if isinstance(e, EpochEnd)]
+    assert end.dev is not None and 0 < end.seconds < 3

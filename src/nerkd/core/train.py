@@ -223,6 +223,7 @@ def _epoch(model: Any, batches: list[list[tuple]], epoch: int, optimizer: Any, s
         scheduler.step()
         state.record_step(value, len(batch))
         yield Step(epoch, state.step, total, value, scheduler.get_last_lr()[0])
+    state.stop_clock()
 
 
 def _weighted_loss(model: Any, batch: list[tuple], device: Any, task: Any) -> Any:
@@ -251,7 +252,7 @@ class _RunState:
         self.work = work
         self.next_epoch, self.step, self.history = 0, 0, []
         self.best_f1, self.best_epoch, self.best_weights = -1.0, -1, None
-        self._loss_sum, self._sentences, self._started = 0.0, 0, 0.0
+        self._loss_sum, self._sentences, self._started, self._seconds = 0.0, 0, 0.0, 0.0
 
     @classmethod
     def start(cls, work: Path, resume: bool, network: Any, optimizer: Any,
@@ -269,6 +270,10 @@ class _RunState:
     def begin_epoch(self) -> None:
         self._loss_sum, self._sentences, self._started = 0.0, 0, time.perf_counter()
 
+    def stop_clock(self) -> None:
+        """The epoch's training steps are done: its seconds leave out the dev scoring."""
+        self._seconds = time.perf_counter() - self._started
+
     def record_step(self, loss: float, rows: int) -> None:
         self.step += 1
         self._loss_sum += loss
@@ -277,7 +282,7 @@ class _RunState:
     def finish_epoch(self, epoch: int, network: Any, report: dict[str, Any] | None,
                      batches: list, distributed: _Distributed) -> EpochEnd:
         """Close the epoch with its dev ``report`` (None without dev): keep the best weights."""
-        seconds = time.perf_counter() - self._started
+        seconds = self._seconds
         f1 = report["micro"]["f1"] if report else float(epoch)  # no dev: the last epoch wins
         f1 = distributed.agree(f1)  # ranks must agree on the best epoch and on stopping
         best = f1 > self.best_f1
