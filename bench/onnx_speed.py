@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import torch
-from common import conll, untrained_model
+from common import conll, tag_cold, untrained_model
 from predict_speed import _labels
 
 from nerkd.core.evaluate import evaluate
@@ -36,7 +36,7 @@ def main() -> None:
     model = args.model or str(untrained_model(Path(tempfile.mkdtemp()), _labels()))
     taggers = {"torch": load_tagger(model, "cpu"), "onnx": load_tagger(model, runtime="onnx")}
     words = [r.tokens for r in records]
-    runs = {name: (lambda t=tagger: t.tag(words)) for name, tagger in taggers.items()}
+    runs = {name: (lambda t=tagger: tag_cold(t, words)) for name, tagger in taggers.items()}
     nlp = _spacy(args.spacy)
     if nlp is not None:
         texts = [r.text for r in records]

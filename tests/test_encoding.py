@@ -56,6 +56,22 @@ def test_word_pieces_are_those_of_the_sentence_level_call_and_are_remembered(tok
     assert pieces([["the"]]) == [[[7]]]
 
 
+@pytest.mark.parametrize("split", [False, True])
+def test_word_pieces_follow_the_tokenizer_on_special_token_text(tokenizer, split):
+    tokenizer.split_special_tokens = split  # "[MASK]" in text: one id, or plain subwords
+    sentences = [["a", "[MASK]", "paris"], ["[SEP]"]]
+    assert WordPieces(tokenizer)(sentences) == reference_pieces(tokenizer, sentences)
+
+
+def test_a_long_group_of_new_words_is_no_reason_to_warn(tokenizer, capsys, caplog):
+    tokenizer.model_max_length = 64
+    words = [f"w{i}" for i in range(600)]  # several groups, each longer than 64 subwords
+    WordPieces(tokenizer)([words])
+    assert "sequence length" not in capsys.readouterr().err + caplog.text
+    tokenizer([words], is_split_into_words=True)  # the warning the test would see
+    assert "sequence length" in capsys.readouterr().err + caplog.text
+
+
 def test_word_pieces_ignore_a_truncation_the_tokenizer_file_carries(tokenizer):
     tokenizer.backend_tokenizer.enable_truncation(max_length=2)
     words = ["xyz"] * 10

@@ -55,17 +55,10 @@ class WordPieces:
     conversion (the larger part of prediction's Python time on a GPU).
     """
 
-    GROUP = 256  # words per tokenizer input: the batch call spreads groups over cores
+    GROUP = 256  # new words per tokenizer input: one conversion per group, not per word
 
     def __init__(self, tokenizer: Any, capacity: int = 100_000) -> None:
-        from tokenizers import Tokenizer
-
-        # a copy without the truncation or padding a tokenizer.json may carry (the
-        # tokenizer's own __call__ switches them off the same way)
-        self.backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
-        self.backend.no_truncation()
-        self.backend.no_padding()
-        self.capacity = capacity
+        self.tokenizer, self.capacity = tokenizer, capacity
         self.known: dict[str, list[int]] = {}
 
     def __call__(self, sentences: Sequence[Sequence[str]]) -> list[list[list[int]]]:
@@ -73,17 +66,21 @@ class WordPieces:
         if len(self.known) > self.capacity:  # memory stays flat over an endless stream
             self.known.clear()
         new = list(dict.fromkeys(w for s in sentences for w in s if w not in self.known))
-        self._learn(new)
+        if new:
+            self._learn(new)
         known = self.known
         return [[known[w] for w in s] for s in sentences]
 
     def _learn(self, words: list[str]) -> None:
         groups = [words[i: i + self.GROUP] for i in range(0, len(words), self.GROUP)]
-        encodings = self.backend.encode_batch(groups, is_pretokenized=True,
-                                              add_special_tokens=False)
-        for group, encoding in zip(groups, encodings):
+        # the tokenizer's own call, so its settings (truncation off, split_special_tokens,
+        # custom pre-tokenizers) apply as for whole sentences; verbose=False: a group is
+        # not a model input, so its length is no reason to warn
+        encoded = self.tokenizer(groups, is_split_into_words=True, add_special_tokens=False,
+                                 verbose=False)
+        for number, group in enumerate(groups):
             pieces: list[list[int]] = [[] for _ in group]
-            for token_id, word in zip(encoding.ids, encoding.word_ids):
+            for token_id, word in zip(encoded["input_ids"][number], encoded.word_ids(number)):
                 if word is not None:
                     pieces[word].append(token_id)
             self.known.update(zip(group, pieces))
