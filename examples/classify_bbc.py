@@ -43,6 +43,7 @@ def main() -> None:
     journal = out / "runs.jsonl"
     done = {json.loads(line)["key"] for line in journal.open()} if journal.exists() else set()
     silver = make_silver(out, pool[: args.silver], args)
+    score_teacher(out, test, args)
     for k in args.evolve_per_class:
         for seed in args.evolve_seeds:
             gold = gold_file(out, pool, k, seed, args)
@@ -132,6 +133,17 @@ def make_silver(out: Path, articles: list, args: argparse.Namespace) -> Path:
     return silver
 
 
+def score_teacher(out: Path, test: Path, args: argparse.Namespace) -> None:
+    """The teacher's own accuracy on the held-out articles: does the student pass it?"""
+    if (out / "teacher-test.json").exists():
+        return
+    raw = unlabelled(out / "test-input.jsonl", list(read_records(str(test))))
+    nerkd("annotate", str(raw), "--task", "classify", "--labels", str(CLASSES), "--call-log",
+          str(out / "calls.sqlite"), "-o", str(out / "teacher-test.jsonl"), *args.teacher_arg)
+    report = nerkd("eval", str(test), str(out / "teacher-test.jsonl"), "--by-id", capture=True)
+    (out / "teacher-test.json").write_text(report)
+
+
 def student(out: Path, name: str, gold: Path, silver: Path, test: Path, seed: int,
             args: argparse.Namespace) -> dict:
     started = time.perf_counter()
@@ -177,7 +189,7 @@ def report(out: Path, args: argparse.Namespace) -> None:
     runs = [json.loads(line) for line in (out / "runs.jsonl").open()]
     lines = ["| schedule | " + " | ".join(f"{k} per class" for k in args.per_class) + " |",
              "|---" * (len(args.per_class) + 1) + "|"]
-    for name in SCHEDULES:
+    for name in args.schedules:
         cells = []
         for k in args.per_class:
             found = [r for r in runs if r.get("schedule") == name
@@ -187,11 +199,12 @@ def report(out: Path, args: argparse.Namespace) -> None:
     lines += ["", "Accuracy (macro F1), mean ± sd over seeds (n runs), on "
               f"{args.test} held-out articles."]
     lines += evolve_report(out, [r for r in runs if r["part"] == "evolve"])
-    teacher = out / "teacher-eval.json"
-    if teacher.exists():
-        quality = json.loads(teacher.read_text())
-        lines += ["", f"Teacher on its {args.silver} silver articles: accuracy "
-                  f"{quality['accuracy']:.4f}, macro F1 {quality['macro']['f1']:.4f}."]
+    for name, what in (("teacher-eval.json", f"its {args.silver} silver articles"),
+                       ("teacher-test.json", f"the {args.test} test articles")):
+        if (out / name).exists():
+            quality = json.loads((out / name).read_text())
+            lines += ["", f"Teacher on {what}: accuracy {quality['accuracy']:.4f}, macro F1 "
+                      f"{quality['macro']['f1']:.4f}."]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -222,7 +235,8 @@ def evolve_report(out: Path, curves: list) -> list[str]:
             dev = [statistics.mean(r["dev_curve"][n] for r in found) for n in range(rounds)]
             lines.append(f"| {control} | {k} | {len(found)} | " + " | ".join(
                 f"{t:.3f} ({d:.3f})" for t, d in zip(test, dev)) + " |")
-            panel = panels.setdefault(f"{k} per class ({len(found)} seeds)", {})
+            seeds = f"{len(found)} seed{'s' * (len(found) > 1)}"
+            panel = panels.setdefault(f"{k} per class ({seeds})", {})
             panel[f"{control} (test)"] = list(enumerate(test))
             panel[f"{control} (dev)"] = list(enumerate(dev))
     panel_plot(panels, out / "evolve.png", xlabel="round", ylabel="accuracy")
