@@ -64,12 +64,19 @@ def test_word_pieces_follow_the_tokenizer_on_special_token_text(tokenizer, split
 
 
 def test_a_long_group_of_new_words_is_no_reason_to_warn(tokenizer, capsys, caplog):
-    tokenizer.model_max_length = 64
-    words = [f"w{i}" for i in range(600)]  # several groups, each longer than 64 subwords
-    WordPieces(tokenizer)([words])
-    assert "sequence length" not in capsys.readouterr().err + caplog.text
-    tokenizer([words], is_split_into_words=True)  # the warning the test would see
-    assert "sequence length" in capsys.readouterr().err + caplog.text
+    from transformers.utils import logging
+
+    level = logging.get_verbosity()  # loading a model elsewhere may have quietened it
+    logging.set_verbosity_warning()
+    try:
+        tokenizer.model_max_length = 64
+        words = [f"w{i}" for i in range(600)]  # several groups, each over 64 subwords
+        WordPieces(tokenizer)([words])
+        assert "sequence length" not in capsys.readouterr().err + caplog.text
+        tokenizer([words], is_split_into_words=True)  # the warning the test would see
+        assert "sequence length" in capsys.readouterr().err + caplog.text
+    finally:
+        logging.set_verbosity(level)
 
 
 def test_word_pieces_ignore_a_truncation_the_tokenizer_file_carries(tokenizer):
