@@ -166,3 +166,44 @@ def test_teachers_of_the_other_task_are_refused(nerkd, tmp_path, task, teacher, 
     result = nerkd("annotate", raw, "--task", task, "--teacher", teacher, "--labels", "a,b")
     assert result.exit_code == 1
     assert result.stderr == f"nerkd: error: {message}\n"
+
+
+def test_balanced_class_weights_make_every_class_weigh_the_same():
+    from nerkd.core.tasks.classify import balanced_weights
+
+    weights = balanced_weights(["sport", "sport", "sport", "business"])
+    assert weights == pytest.approx({"sport": 4 / 6, "business": 2.0})
+    assert 3 * weights["sport"] == pytest.approx(1 * weights["business"])
+
+
+def test_class_weights_reach_each_training_row(tiny_bert):
+    from nerkd.core.records import record_from_json
+    from nerkd.core.student import load_tokenizer
+    from nerkd.core.tasks.classify import ClassifyTraining
+
+    docs = [record_from_json(r) for r in
+            [{"text": "club win", "label": "sport"}, {"text": "club match", "label": "sport"},
+             {"text": "bank", "label": "business", "weight": 0.5}]]
+    tokenizer = load_tokenizer(str(tiny_bert))
+    weights = {}
+    for balanced in (False, True):
+        task = ClassifyTraining(balanced=balanced)
+        labels = task.labels(docs, None, None)
+        weights[balanced] = [row[2] for row in task.rows(docs, tokenizer, labels, 16)]
+    assert weights[False] == [1.0, 1.0, 0.5]
+    assert weights[True] == pytest.approx([0.75, 0.75, 0.5 * 1.5])
+
+
+def test_class_weights_are_saved_and_refused_for_entities(nerkd, tiny_bert, tmp_path):
+    train = _write(tmp_path / "train.jsonl", topic_documents(10, 0)[:7])
+    result = nerkd("train", train, "--model", tiny_bert, "-o", tmp_path / "m", "--epochs", "1",
+                   "--class-weights", "--device", "cpu")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((tmp_path / "m" / "nerkd.json").read_text())["config"]["class_weights"]
+    tagged = _write(tmp_path / "ner.jsonl", [{"tokens": ["Ann"], "tags": ["B-PER"]}])
+    refused = nerkd("train", tagged, "--model", tiny_bert, "-o", tmp_path / "n",
+                    "--class-weights")
+    assert refused.exit_code == 1
+    assert refused.stderr == ("nerkd: error: --class-weights is for text classification "
+                              "(--task classify)\n")
+    assert not (tmp_path / "n").exists()

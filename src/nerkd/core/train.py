@@ -58,6 +58,7 @@ class TrainConfig:
     device: str = "auto"
     labels: list[str] | None = None
     task: Task = "ner"
+    class_weights: bool = False
 
 
 @dataclass
@@ -100,7 +101,8 @@ def train(
     """Train on ``records`` (plain data or a plan) and write a model directory to ``output``.
     ``output`` is checked at once, before anything loads: see ``check_model_output``."""
     check_model_output(Path(output), force)
-    return _train(records, config, Path(output), dev, resume, data_hashes or {}, force)
+    task = training_task(config.task, config.class_weights)  # refuses a bad pairing now
+    return _train(records, config, task, Path(output), dev, resume, data_hashes or {}, force)
 
 
 def check_model_output(output: Path, force: bool) -> None:
@@ -123,11 +125,10 @@ def check_model_output(output: Path, force: bool) -> None:
                      "nerkd never replaces it, not even with --force")
 
 
-def _train(records: Sequence[Record], config: TrainConfig, output: Path,
+def _train(records: Sequence[Record], config: TrainConfig, task: Any, output: Path,
            dev: Sequence[Record] | None, resume: bool, data_hashes: dict[str, str],
            force: bool) -> Iterator[Event]:
     epochs = epochs_of_plan([r for r in records if r.tokens], config.epochs)
-    task = training_task(config.task)
     labels = task.labels(records, dev, config.labels)
     _seed_everything(config.seed)
     distributed = _Distributed.from_env()

@@ -25,12 +25,17 @@ def task_of(records: Iterable[Record]) -> Task:
     return "ner"
 
 
-def training_task(task: Task) -> Any:
-    """What ``train`` needs of a task: labels, rows, loss, head and dev report."""
+def training_task(task: Task, class_weights: bool = False) -> Any:
+    """What ``train`` needs of a task: labels, rows, loss, head and dev report.
+    ``class_weights`` (classification only) balances the classes' share of the loss."""
     if task == "classify":
         from nerkd.core.tasks.classify import ClassifyTraining
 
-        return ClassifyTraining()
+        return ClassifyTraining(balanced=class_weights)
+    if class_weights:
+        from nerkd.core.errors import NerkdError
+
+        raise NerkdError("--class-weights is for text classification (--task classify)")
     from nerkd.core.tasks.ner import NerTraining
 
     return NerTraining()

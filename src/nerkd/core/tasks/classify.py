@@ -220,6 +220,10 @@ class ClassifyTraining:
     name = "classify"
     head = "sequence"
 
+    def __init__(self, balanced: bool = False) -> None:
+        self.balanced = balanced
+        self.class_weight: dict[str, float] = {}
+
     def labels(self, records: Sequence[Record], dev: Sequence[Record] | None,
                given: list[str] | None) -> list[str]:
         """Every class of the training records and ``given``, sorted; dev may not hold a
@@ -233,6 +237,8 @@ class ClassifyTraining:
         if unseen:
             raise NerkdError(f"dev classes unseen in training: {', '.join(unseen)} "
                              "(add with --labels)")
+        if self.balanced:
+            self.class_weight = balanced_weights([r.label for r in records if r.label])
         return classes
 
     def rows(self, records: Sequence[Record], tokenizer: Any, labels: list[str],
@@ -241,7 +247,8 @@ class ClassifyTraining:
         index = {label: i for i, label in enumerate(labels)}
         records = [r for r in records if r.label is not None and r.text.strip()]
         ids = first_windows(tokenizer, [r.text for r in records], max_length)
-        return [(row, index[r.label], record_weight(r))  # type: ignore[index]
+        return [(row, index[r.label],  # type: ignore[index]
+                 record_weight(r) * self.class_weight.get(r.label, 1.0))  # type: ignore[arg-type]
                 for row, r in zip(ids, records)]
 
     def loss(self, logits: Any, targets: Sequence[int], weights: Any) -> Any:
@@ -258,6 +265,14 @@ class ClassifyTraining:
         classifier = Classifier(network, tokenizer, labels, device, max_length=max_length)
         return evaluate_labels([r.label for r in gold],  # type: ignore[misc]
                                classifier.classify([r.text for r in gold]))
+
+
+def balanced_weights(classes: Sequence[str]) -> dict[str, float]:
+    """Per class, n / (k * n_class): each class then weighs as much in the loss as if the k
+    classes were equally frequent, counted over every row trained on (a plan's record once
+    per epoch it is in)."""
+    counts = Counter(classes)
+    return {name: len(classes) / (len(counts) * n) for name, n in counts.items()}
 
 
 def first_windows(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[list[int]]:
