@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import nullcontext
 from typing import Any
 
 from nerkd.core.encoding import (
@@ -16,7 +15,7 @@ from nerkd.core.encoding import (
     token_batches,
 )
 from nerkd.core.records import Record
-from nerkd.core.student import window_limit
+from nerkd.core.student import autocast_for, window_limit
 from nerkd.core.tags import to_iob2
 
 # Subwords per forward pass (padding included) unless --batch-size fixes a window count:
@@ -68,7 +67,7 @@ class Tagger:
         batches = self._batches([len(w.input_ids) for w in windows])
         found = []
         self.network.eval()
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode(), autocast_for(self.device):
             for batch in batches:
                 inputs = collate([windows[i].input_ids for i in batch], self.tokenizer.pad_token_id)
                 found.append(self.network(**self._on_device(inputs)).logits.argmax(-1).flatten())
@@ -93,13 +92,6 @@ class Tagger:
         # pinned pages let the copy run beside the previous batch's compute
         return {k: v.pin_memory().to(self.device, non_blocking=True) for k, v in inputs.items()}
 
-    def _autocast(self) -> Any:
-        import torch
-
-        if self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return nullcontext()
-
 
 def pooled_vectors(network: Any, rows: Sequence[list[int]], items: Sequence[int], count: int,
                    pad_id: int, device: Any, batch_size: int = 32) -> Any:
@@ -110,9 +102,7 @@ def pooled_vectors(network: Any, rows: Sequence[list[int]], items: Sequence[int]
 
     total = torch.zeros(count, network.config.hidden_size)
     network.eval()
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
-                else nullcontext())
-    with torch.inference_mode(), autocast:
+    with torch.inference_mode(), autocast_for(device):
         for batch in length_batches([len(row) for row in rows], batch_size):
             inputs = collate([rows[i] for i in batch], pad_id)
             inputs = {k: v.to(device) for k, v in inputs.items()}

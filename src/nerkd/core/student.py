@@ -110,6 +110,14 @@ def window_limit(network: Any, wanted: int) -> int:
     return min(wanted, limit)
 
 
+def autocast_for(device: Any) -> Any:
+    """The precision every forward pass runs in: bfloat16 autocast on CUDA (over float32
+    weights, so a float16 checkpoint cannot overflow), plain float32 elsewhere."""
+    import torch
+
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
 def trained_max_length(model: str, default: int = 256) -> int:
     """The window a nerkd model was trained with (``nerkd.json``), else ``default``:
     prediction reads as much of each text as training did."""

@@ -28,6 +28,7 @@ from nerkd.core.io import check_creatable
 from nerkd.core.plan import epochs_of_plan, is_plan
 from nerkd.core.records import Record
 from nerkd.core.student import (
+    autocast_for,
     load_for_training,
     load_tokenizer,
     pick_device,
@@ -234,8 +235,7 @@ def _weighted_loss(model: Any, batch: list[tuple], device: Any, task: Any) -> An
     inputs = collate([row[0] for row in batch], model_pad_id(model))
     inputs = {k: v.to(device) for k, v in inputs.items()}
     weights = torch.tensor([row[2] for row in batch], device=device)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
-    with autocast:
+    with autocast_for(device):
         logits = model(**inputs).logits
     return task.loss(logits, [row[1] for row in batch], weights)
 

@@ -21,7 +21,6 @@ import itertools
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -306,13 +305,12 @@ class Classifier:
         import torch
 
         from nerkd.core.encoding import collate, length_batches
+        from nerkd.core.student import autocast_for
 
         ids = first_windows(self.tokenizer, texts, self.max_length)
         found = [""] * len(texts)
         self.network.eval()
-        autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
-                    if self.device.type == "cuda" else nullcontext())
-        with torch.inference_mode(), autocast:
+        with torch.inference_mode(), autocast_for(self.device):
             for batch in length_batches([len(row) for row in ids], self.batch_size):
                 inputs = collate([ids[i] for i in batch], self.tokenizer.pad_token_id)
                 inputs = {k: v.to(self.device) for k, v in inputs.items()}
