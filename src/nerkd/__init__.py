@@ -1,3 +1,4 @@
-"""nerkd: distil a large language model's named-entity knowledge into a small, fast student."""
+"""nerkd: distil a large language model's knowledge into a small, fast student (named entities
+or text classes)."""
 
 __version__ = "0.1.0"

@@ -56,7 +56,8 @@ def annotate(
     report: Annotated[str | None, typer.Option("--report", help="Write the run summary as JSON.")] = None,
     seed: SeedOpt = 0,
 ) -> None:
-    """Label entities with a teacher LLM; write silver records in input order.
+    """Label entities (or, with --task classify, a class per text) with a teacher; write silver
+    records in input order.
 
     Reads raw text (one text per line), JSONL or CoNLL. Re-running a finished or killed job
     asks only what was never answered. Records the teacher cannot answer are left out and

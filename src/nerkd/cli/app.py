@@ -11,7 +11,8 @@ from nerkd.cli import annotate, blend, common, convert, evaluate, evolve, predic
 
 app = typer.Typer(
     name="nerkd",
-    help="Distil an LLM's named-entity knowledge into a small, fast NER model. "
+    help="Distil an LLM's knowledge into a small, fast named-entity recognizer (or text "
+    "classifier). "
     "Commands read and write JSONL/CoNLL on files or stdin/stdout, so they pipe.",
     no_args_is_help=True,
     add_completion=False,

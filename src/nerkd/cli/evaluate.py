@@ -34,7 +34,7 @@ def evaluate(
     by_id: Annotated[bool, flag("--by-id", "Pair sentences by id, not by position; a gold sentence missing from PRED (e.g. one the teacher could not answer) counts as predicting no entities.")] = False,
     plot: Annotated[str | None, typer.Option("--plot", help="Also draw per-type scores and error counts to this PNG.")] = None,
 ) -> None:
-    """Score predictions against gold: entity P/R/F1 per type, micro/macro, errors.
+    """Score predictions against gold: entity P/R/F1 per type (or class), micro/macro, errors.
 
     Documents with a class (label) get accuracy, micro/macro and per-class P/R/F1 and a
     confusion matrix instead. The JSON report goes to stdout; a table goes to stderr on a
