@@ -146,10 +146,12 @@ def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,
     """Report, summary and warnings; exit 3 on a budget stop, 1 when too few were annotated."""
     from nerkd.core.io import open_output
 
+    what = "entities" if task == "ner" else "classes"
+    stats = {what if key == "entities" else key: value for key, value in stats.items()}
     if report:
         with open_output(report) as stream:
             stream.write(json.dumps(stats, indent=2) + "\n")
-    info(_summary(stats, "entities" if task == "ner" else "classes"))
+    info(_summary(stats, what))
     failed = stats["failed"]
     first = f"{failed[0]['id']}: {failed[0]['reason']}" if failed else ""
     if failed:
@@ -174,7 +176,7 @@ def _summary(stats: dict[str, Any], what: str) -> str:
             f"{stats['calls']} calls ({stats['cached']} from the log), "
             f"{stats['retries']} retries, "
             f"{stats['prompt_tokens'] + stats['completion_tokens']} tokens, "
-            f"{stats['seconds']:.1f}s; {what}: {_counts_in_words(stats['entities'])}")
+            f"{stats['seconds']:.1f}s; {what}: {_counts_in_words(stats[what])}")
 
 
 def _counts_in_words(counts: dict[str, int]) -> str:
