@@ -46,6 +46,7 @@ def test_a_classifier_teacher_labels_picked_documents(nerkd, tmp_path, tiny_bert
     assert [m["pool"] for m in metrics] == [4, 7, 10]
     assert set(metrics[0]["dev_per_type"]) <= {"sport", "business"}
     assert all(0 <= m["test_f1"] <= 1 for m in metrics)
+    assert "round 2: dev accuracy " in result.stderr and "test accuracy" in result.stderr
     last = [json.loads(line) for line in (data / "run/pool-2.jsonl").read_text().splitlines()]
     picked = [r for r in last if r["source"] == "silver"]
     truth = {r["id"]: r["label"] for r in topic_documents(30, 13)}

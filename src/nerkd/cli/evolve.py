@@ -115,10 +115,11 @@ def evolve(
                          Path(output), held_out)
     evolver = Evolver(evolve_task, source, config, options, output, dev_records, test_records)
     last = None
+    score = "accuracy" if kind == "classify" else "F1"  # one class each: micro F1 = accuracy
     for metrics in evolver.run(seeds):
         last = metrics
-        tested = f", test F1 {metrics.test_f1:.4f}" if metrics.test_f1 is not None else ""
-        info(f"round {metrics.round}: dev F1 {metrics.dev_f1:.4f}{tested}, pool {metrics.pool}, "
+        tested = f", test {score} {metrics.test_f1:.4f}" if metrics.test_f1 is not None else ""
+        info(f"round {metrics.round}: dev {score} {metrics.dev_f1:.4f}{tested}, pool {metrics.pool}, "
              f"+{metrics.accepted} new samples, rejected {metrics.rejected}")
     try:
         evolver.plot()
