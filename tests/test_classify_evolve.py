@@ -86,3 +86,21 @@ def test_an_llm_writes_labelled_documents(nerkd, tmp_path, tiny_bert):
     written = [json.loads(line) for line in (data / "run/pool-1.jsonl").read_text().splitlines()
                if '"synthetic"' in line]
     assert {r["label"] for r in written} == {"sport", "business"}  # "Business" case-folded
+
+
+def test_unlabelled_seed_documents_need_the_classes_named(nerkd, tmp_path, tiny_bert):
+    data = _data(tmp_path)
+    _write(data / "seed.jsonl", [{"text": "a club match"}, {"text": "a bank"}])
+    result = _evolve(nerkd, data, tiny_bert, "--pool", data / "pool.jsonl", "--task",
+                     "classify", "--teacher", "embed")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("nerkd: error: --task classify needs --labels")
+    assert not (data / "run").exists()
+
+
+def test_every_task_has_a_command_kit():
+    from nerkd.cli.tasks import KITS
+    from nerkd.core.tasks import TASKS
+
+    assert set(KITS) == set(TASKS)
+    assert all(KITS[name].name == name for name in TASKS)

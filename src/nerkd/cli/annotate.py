@@ -22,6 +22,7 @@ from nerkd.cli.common import (
     progress,
     warn,
 )
+from nerkd.cli.tasks import kit
 
 
 def annotate(
@@ -70,43 +71,33 @@ def annotate(
     from nerkd.core.calllog import CallLog
     from nerkd.core.formats import output_format, read_records, write_records
     from nerkd.core.io import check_output
-    from nerkd.core.prompt import PromptBuilder, load_template, pick_examples, read_labels
     from nerkd.core.teachers import make_teacher
 
     for path in (output, report or "-"):
         check_output(path)
     notice_stdin(input)
     backend = teaching.pick_backend(teacher, base_url)
-    teaching.check_teacher_fits(task, backend)
-    label_names = _classes(labels) if task == "classify" else read_labels(labels)
+    kind = kit(task)
+    teaching.check_teacher_fits(kind, backend)
+    label_names = kind.labels(labels)
+    mapping = teaching.label_map(label_map)
     if backend in teaching.MODEL_BACKENDS:
-        labeller = teaching.model_labeller(task, backend, model, label_names,
-                                           teaching.label_map(label_map), CallLog(call_log),
-                                           keep_gold)
+        labeller = kind.model_labeller(backend, model, label_names, mapping, CallLog(call_log),
+                                       keep_gold)
         silver = labeller.run(read_records(input, from_format))
         write_records(silver, output, output_format(output, to_format))
-        _finish(labeller.stats.as_json(), report, min_annotated, task)
+        _finish(labeller.stats.as_json(), report, min_annotated, kind.counted)
         return
-    if task == "classify":
-        if cot or prompt:
-            raise fail("--cot and --prompt shape the entity prompt: they do not apply to "
-                       "--task classify")
-        builder, reading = _class_prompt(label_names, examples,
-                                         shots if not similar else None, seed, label_map)
-    else:
-        pool = [r for r in read_records(examples) if r.tags is not None] if examples else []
-        builder = PromptBuilder(labels=label_names, cot=cot, template=load_template(prompt),
-                                examples=pool if similar else pick_examples(pool, shots, seed))
-        reading = None  # entities
+    pool = list(read_records(examples)) if examples else []
+    asking = kind.labelling(label_names, pool, None if similar else shots, seed, mapping,
+                            cot, prompt)
     options = AnnotateOptions(
         concurrency=concurrency, temperature=temperature, votes=votes, retries=retries,
         max_tokens=max_tokens, max_cost=max_cost, price_in=price_in, price_out=price_out,
-        label_map=teaching.label_map(label_map), fuzzy=fuzzy, keep_gold=keep_gold,
-        similar_shots=shots if similar else 0, seed=seed,
-        # A class answer is a few tokens; classify cuts long texts itself.
-        **({} if task == "ner" else {"max_chars": 10**9, "max_answer_tokens": 48}))
-    annotator = Annotator(make_teacher(backend, model, base_url, timeout, seed), builder,
-                          CallLog(call_log), options, reading)
+        label_map=mapping, fuzzy=fuzzy, keep_gold=keep_gold,
+        similar_shots=shots if similar else 0, seed=seed, **asking.options)
+    annotator = Annotator(make_teacher(backend, model, base_url, timeout, seed), asking.prompt,
+                          CallLog(call_log), options, asking.reading)
     with progress() as bar:  # counts every record finished, failed ones too
         counter = bar.add_task("annotating", total=None)
         done = itertools.count(1)
@@ -116,37 +107,15 @@ def annotate(
 
         records = annotator.run(read_records(input, from_format), on_done=count)
         write_records(records, output, output_format(output, to_format))
-    _finish(annotator.stats.as_json(), report, min_annotated, task)
-
-
-def _classes(labels: str | None) -> dict[str, str]:
-    from nerkd.core.tasks.classify import read_classes
-
-    if labels is None:
-        raise fail("--task classify needs --labels: class names (sport,tech) or a file of "
-                   "'name: definition' lines")
-    return read_classes(labels)
-
-
-def _class_prompt(classes: dict[str, str], examples: str | None, shots: int | None,
-                  seed: int, label_map: str | None) -> tuple[Any, Any]:
-    """``--task classify``: the prompt (classes, few-shot documents: ``shots`` of them, or all
-    for --similar to choose from) and how answers read."""
-    from nerkd.core.formats import read_records
-    from nerkd.core.tasks.classify import ClassPrompt, ClassReading, pick_documents
-
-    pool = [r for r in read_records(examples) if r.label is not None] if examples else []
-    shown = pool if shots is None else pick_documents(pool, shots, seed)
-    prompt = ClassPrompt(classes, examples=shown)
-    return prompt, ClassReading(list(classes), teaching.label_map(label_map))
+    _finish(annotator.stats.as_json(), report, min_annotated, kind.counted)
 
 
 def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,
-            task: str = "ner") -> None:
-    """Report, summary and warnings; exit 3 on a budget stop, 1 when too few were annotated."""
+            what: str) -> None:
+    """Report, summary and warnings (``what`` was counted: entities or classes); exit 3 on a
+    budget stop, 1 when too few were annotated."""
     from nerkd.core.io import open_output
 
-    what = "entities" if task == "ner" else "classes"
     stats = {what if key == "entities" else key: value for key, value in stats.items()}
     if report:
         with open_output(report) as stream:

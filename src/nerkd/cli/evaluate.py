@@ -40,7 +40,7 @@ def evaluate(
     confusion matrix instead. The JSON report goes to stdout; a table goes to stderr on a
     terminal. Example: nerkd eval test.conll predictions.jsonl --mode strict
     """
-    from nerkd.core.evaluate import evaluate_records
+    from nerkd.cli.tasks import kit
     from nerkd.core.formats import read_records
     from nerkd.core.io import check_output
     from nerkd.core.tasks import task_of
@@ -50,24 +50,14 @@ def evaluate(
         raise typer.BadParameter("only one of GOLD and PRED can be - (stdin)")
     notice_stdin(gold if gold == "-" else pred)
     gold_records = list(read_records(gold, gold_format))
-    if task_of(gold_records) == "classify":
-        from nerkd.core.tasks.classify import evaluate_label_records
-
-        report = evaluate_label_records(gold_records, read_records(pred, pred_format),
-                                        names=(gold, pred), by_id=by_id)
-    else:
-        report = evaluate_records(
-            gold_records, read_records(pred, pred_format), mode=mode, max_examples=examples,
-            names=(gold, pred), by_id=by_id,
-        )
+    kind = kit(task_of(gold_records))
+    report = kind.evaluate(gold_records, read_records(pred, pred_format), (gold, pred), by_id,
+                           mode, examples)
     write_json(report)
     if plot:
-        from nerkd.core.plots import confusion_plot, eval_plot
-
-        (confusion_plot if report.get("task") == "classify" else eval_plot)(report, plot)
+        kind.plot(report, plot)
     if table if table is not None else sys.stderr.isatty():
-        console().print(class_table(report) if report.get("task") == "classify"
-                        else report_table(report))
+        console().print(kind.table(report))
 
 
 def report_table(report: dict[str, Any]) -> Any:

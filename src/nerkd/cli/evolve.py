@@ -18,6 +18,7 @@ from nerkd.cli.common import (
     warn,
     write_json,
 )
+from nerkd.cli.tasks import kit
 
 
 def evolve(
@@ -70,15 +71,14 @@ def evolve(
     from nerkd.core.calllog import CallLog
     from nerkd.core.errors import NerkdError
     from nerkd.core.evolve import EvolveOptions, Evolver
-    from nerkd.core.evolve_task import NerTask
     from nerkd.core.formats import read_records
     from nerkd.core.student import resolve_model
     from nerkd.core.tasks import task_of
     from nerkd.core.train import TrainConfig
 
     seeds = list(read_records(seed_data))
-    kind = task_of(seeds) if task == "auto" else task
-    label_set = _labels(kind, labels, seeds)
+    kind = kit(task_of(seeds) if task == "auto" else task)
+    label_set = kind.labels(labels, seeds)
     backend = teaching.pick_backend(teacher, base_url)
     teaching.check_teacher_fits(kind, backend)
     if pool is None and backend in teaching.MODEL_BACKENDS:
@@ -91,17 +91,12 @@ def evolve(
     log = CallLog(call_log or Path(output) / "calls.sqlite")
     config = TrainConfig(model=resolve_model(student), epochs=epochs, lr=lr,
                          batch_size=batch_size, seed=seed, device=device,
-                         max_length=max_length, labels=list(label_set), task=kind)
+                         max_length=max_length, labels=list(label_set), task=kind.name)
     options = EvolveOptions(rounds=rounds, per_round=per_round, per_call=per_call,
                             control=control, seed=seed)
     held_out = [*dev_records, *test_records,
                 *(r for path in exclude or [] for r in read_records(path))]
-    if kind == "classify":
-        from nerkd.core.tasks.classify_evolve import ClassTask
-
-        evolve_task: Any = ClassTask(label_set, seeds)
-    else:
-        evolve_task = NerTask(label_set, [r for r in seeds if r.spans])
+    evolve_task = kind.evolve_task(label_set, seeds)
     calls = dict(concurrency=concurrency, retries=retries, max_tokens=max_tokens,
                  max_cost=max_cost, price_in=price_in, price_out=price_out, seed=seed)
     if pool is not None:
@@ -115,11 +110,12 @@ def evolve(
                          Path(output), held_out)
     evolver = Evolver(evolve_task, source, config, options, output, dev_records, test_records)
     last = None
-    score = "accuracy" if kind == "classify" else "F1"  # one class each: micro F1 = accuracy
     for metrics in evolver.run(seeds):
         last = metrics
-        tested = f", test {score} {metrics.test_f1:.4f}" if metrics.test_f1 is not None else ""
-        info(f"round {metrics.round}: dev {score} {metrics.dev_f1:.4f}{tested}, pool {metrics.pool}, "
+        tested = (f", test {kind.score} {metrics.test_f1:.4f}" if metrics.test_f1 is not None
+                  else "")
+        info(f"round {metrics.round}: dev {kind.score} {metrics.dev_f1:.4f}{tested}, "
+             f"pool {metrics.pool}, "
              f"+{metrics.accepted} new samples, rejected {metrics.rejected}")
     try:
         evolver.plot()
@@ -136,22 +132,6 @@ def evolve(
 
 
 
-def _labels(kind: str, labels: str | None, seeds: list[Any]) -> dict[str, str]:
-    """Entity types (as for annotate), or classes: --labels, else the seed data's."""
-    if kind == "ner":
-        from nerkd.core.prompt import read_labels
-
-        return read_labels(labels)
-    from nerkd.core.tasks.classify import read_classes
-
-    if labels is not None:
-        return read_classes(labels)
-    classes = sorted({r.label for r in seeds if r.label is not None})
-    if not classes:
-        raise fail("--task classify: the seed data hold no labelled documents")
-    return dict.fromkeys(classes, "")
-
-
 def _writer(task: Any, backend: str, model: str | None, base_url: str | None,
             timeout: float, log: Any, calls: dict[str, Any], options: Any, run_dir: Any,
             held_out: list[Any]) -> Any:
@@ -165,7 +145,7 @@ def _writer(task: Any, backend: str, model: str | None, base_url: str | None,
     return Writer(task, caller, options, run_dir, held_out)
 
 
-def _labeller(kind: str, backend: str, model: str | None, base_url: str | None,
+def _labeller(kind: Any, backend: str, model: str | None, base_url: str | None,
               timeout: float, labels: dict[str, str], label_map: dict[str, str], log: Any,
               seeds: list[Any], calls: dict[str, Any]) -> Any:
     """The teacher that labels picked records: a trained model, or an LLM prompted with
@@ -174,19 +154,8 @@ def _labeller(kind: str, backend: str, model: str | None, base_url: str | None,
     from nerkd.core.teachers import make_teacher
 
     if backend in teaching.MODEL_BACKENDS:
-        return teaching.model_labeller(kind, backend, model, labels, label_map, log)
-    if kind == "classify":
-        from nerkd.core.tasks.classify import ClassPrompt, ClassReading, pick_documents
-
-        prompt: Any = ClassPrompt(labels, examples=pick_documents(seeds, 3, calls["seed"]))
-        reading: Any = ClassReading(list(labels), label_map)
-        options = AnnotateOptions(label_map=label_map, max_chars=10**9, max_answer_tokens=48,
-                                  **calls)
-    else:
-        from nerkd.core.prompt import PromptBuilder, pick_examples
-
-        examples = pick_examples([r for r in seeds if r.tags is not None], 3, calls["seed"])
-        prompt, reading = PromptBuilder(labels=labels, examples=examples), None
-        options = AnnotateOptions(label_map=label_map, **calls)
-    return Annotator(make_teacher(backend, model, base_url, timeout, calls["seed"]), prompt,
-                     log, options, reading)
+        return kind.model_labeller(backend, model, labels, label_map, log)
+    asking = kind.labelling(labels, seeds, 3, calls["seed"], label_map)
+    options = AnnotateOptions(label_map=label_map, **calls, **asking.options)
+    return Annotator(make_teacher(backend, model, base_url, timeout, calls["seed"]),
+                     asking.prompt, log, options, asking.reading)

@@ -52,30 +52,7 @@ def label_map(spec: str | None) -> dict[str, str]:
     return {source.strip().upper(): target.strip().upper() for source, target in pairs}
 
 
-def check_teacher_fits(task: str, backend: str) -> None:
-    """A model teacher of the other task is refused in one line."""
-    if backend == "embed" and task == "ner":
-        raise common.fail("--teacher embed gives classes: use it with --task classify")
-    if backend == "spacy" and task == "classify":
-        raise common.fail("--teacher spacy finds entities: for --task classify use hf (a "
-                          "text classifier), embed or an LLM")
-
-
-def model_labeller(task: str, backend: str, model: str | None, labels: dict[str, str],
-                   label_map: dict[str, str], log: Any, keep_gold: bool = False) -> Any:
-    """A trained model as the teacher: entities (hf, spacy) or classes (hf, embed)."""
-    if task == "ner":
-        from nerkd.core.model_teacher import load_model_teacher
-
-        return load_model_teacher(backend, model, labels, label_map, log, keep_gold)
-    from nerkd.core.student import resolve_model
-    from nerkd.core.tasks import class_teachers
-
-    if backend == "hf":
-        if model is None:
-            raise common.fail("--teacher hf needs --model DIR (a text classification model)")
-        labeller = class_teachers.classifier_labeller(model)
-    else:
-        model = resolve_model(model)
-        labeller = class_teachers.embedding_labeller(model, labels)
-    return class_teachers.ClassModelTeacher(labeller, backend, model, list(labels), label_map)
+def check_teacher_fits(kind: Any, backend: str) -> None:
+    """A model teacher of the other task is refused in one line (``kind``: a task's kit)."""
+    if backend in kind.wrong_teachers:
+        raise common.fail(kind.wrong_teachers[backend])

@@ -20,6 +20,7 @@ from nerkd.cli.common import (
     progress,
     write_json,
 )
+from nerkd.cli.tasks import kit
 
 
 def train(
@@ -49,10 +50,8 @@ def train(
     from nerkd.core.formats import read_records
     from nerkd.core.io import check_output, file_digest
     from nerkd.core.plan import is_plan
-    from nerkd.core.prompt import read_labels
     from nerkd.core.student import resolve_model
     from nerkd.core.tasks import task_of
-    from nerkd.core.tasks.classify import read_classes
     from nerkd.core.train import TrainConfig, check_model_output
     from nerkd.core.train import train as run
 
@@ -64,13 +63,12 @@ def train(
     dev_records = list(read_records(dev)) if dev else None
     if epochs is None and not is_plan(records):
         epochs = 3
-    task = task_of(records) if task == "auto" else task
-    read = read_classes if task == "classify" else read_labels  # classes keep their case
-    extra_labels = list(read(labels)) if labels else None
+    kind = kit(task_of(records) if task == "auto" else task)
+    extra_labels = list(kind.labels(labels)) if labels else None
     config = TrainConfig(
         model=resolve_model(model), epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
         max_length=max_length, patience=patience, device=device, labels=extra_labels,
-        task=task, class_weights=class_weights,
+        task=kind.name, class_weights=class_weights,
     )
     hashes = {p: file_digest(p) for p in [*data, *([dev] if dev else [])] if p != "-"}
     events = run(records, config, output, dev_records, resume, hashes, force)  # type: ignore[arg-type]
@@ -78,10 +76,10 @@ def train(
         for _ in events:
             pass
         return
-    write_json(_render(events, Path(log) if log else None))
+    write_json(_render(events, Path(log) if log else None, kind))
 
 
-def _render(events: Any, log: Path | None) -> dict[str, Any]:
+def _render(events: Any, log: Path | None, kind: Any) -> dict[str, Any]:
     """Drive training: a progress bar on stderr, metrics to ``log``; return the summary. The
     log is written in place, a line at a time (line buffered), so it follows the run and a
     failed run keeps what it logged."""
@@ -98,18 +96,12 @@ def _render(events: Any, log: Path | None) -> dict[str, Any]:
                 bar.update(task, completed=event.step, total=event.total_steps,
                            description=f"epoch {event.epoch} loss {event.loss:.3f}")
             elif isinstance(event, EpochEnd) and event.dev:
-                info(f"epoch {event.epoch}: {_dev_words(event.dev)}")
+                info(f"epoch {event.epoch}: {kind.dev_words(event.dev)}")
             elif isinstance(event, Done):
                 summary = {"output": event.output, "best_epoch": event.summary["best_epoch"],
                            "best_dev": event.summary["best_dev"], "epochs": event.summary["epochs"]}
             sink.write(json.dumps(_as_json(event)) + "\n")
     return summary
-
-
-def _dev_words(report: dict[str, Any]) -> str:
-    if report.get("task") == "classify":
-        return f"dev accuracy {report['accuracy']:.4f}, macro F1 {report['macro']['f1']:.4f}"
-    return f"dev F1 {report['micro']['f1']:.4f}"
 
 
 def _as_json(event: Any) -> dict[str, Any]:

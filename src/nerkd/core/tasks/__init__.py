@@ -1,6 +1,7 @@
 """The tasks nerkd distils: named entities (``ner``: tags per token) and text classification
 (``classify``: a class per document). Task-specific code lives in ``core.tasks.<task>``;
-records, formats, the call log and blending are shared by both.
+records, formats, the call log and blending are shared by both; what the commands do per task
+is one kit each in ``cli.tasks``.
 
 A task is read off the records: a record with a ``label`` and no tags is a document to
 classify, anything else is a sentence to tag.
