@@ -81,3 +81,14 @@ def test_classify_needs_classes(nerkd, tmp_path):
     assert result.exit_code == 1
     assert result.stderr == ("nerkd: error: --task classify needs --labels: class names "
                              "(sport,tech) or a file of 'name: definition' lines\n")
+
+
+def test_entity_prompt_options_are_refused_before_any_file_is_read(nerkd, tmp_path):
+    (tmp_path / "news.txt").write_text("Some text.\n")
+    result = nerkd("annotate", tmp_path / "news.txt", "--task", "classify", "--labels",
+                   "sport,tech", "--cot", "--examples", tmp_path / "missing.jsonl",
+                   "--base-url", "http://127.0.0.1:9/v1", "-o", tmp_path / "out.jsonl")
+    assert result.exit_code == 1
+    assert result.stderr == ("nerkd: error: --cot and --prompt shape the entity prompt: they "
+                             "do not apply to --task classify\n")
+    assert not (tmp_path / "out.jsonl").exists()

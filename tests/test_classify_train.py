@@ -183,7 +183,8 @@ def test_class_weights_reach_each_training_row(tiny_bert):
 
     docs = [record_from_json(r) for r in
             [{"text": "club win", "label": "sport"}, {"text": "club match", "label": "sport"},
-             {"text": "bank", "label": "business", "weight": 0.5}]]
+             {"text": "bank", "label": "business", "weight": 0.5},
+             {"text": " ", "label": "business"}]]  # no text: not trained on, not counted
     tokenizer = load_tokenizer(str(tiny_bert))
     weights = {}
     for balanced in (False, True):

@@ -80,6 +80,8 @@ def annotate(
     kind = kit(task)
     teaching.check_teacher_fits(kind, backend)
     label_names = kind.labels(labels)
+    if backend not in teaching.MODEL_BACKENDS:
+        kind.check_prompt_options(cot, prompt)
     mapping = teaching.label_map(label_map)
     if backend in teaching.MODEL_BACKENDS:
         labeller = kind.model_labeller(backend, model, label_names, mapping, CallLog(call_log),

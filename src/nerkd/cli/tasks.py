@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nerkd.cli.common import fail
-from nerkd.core.records import Record
+
+if TYPE_CHECKING:
+    from nerkd.core.records import Record
 
 
 @dataclass
@@ -26,7 +28,7 @@ class Labelling:
 class NerKit:
     name = "ner"
     counted = "entities"  # what annotate's summary counts
-    score = "F1"  # what an epoch or an evolve round reports
+    score = "F1"  # what an evolve round reports
     # model teachers of the other task, refused in one line
     wrong_teachers = {"embed": "--teacher embed gives classes: use it with --task classify"}
 
@@ -35,6 +37,9 @@ class NerKit:
         from nerkd.core.prompt import read_labels
 
         return read_labels(spec)
+
+    def check_prompt_options(self, cot: bool, prompt: str | None) -> None:
+        """Refuse prompt options this task has no use for (before any file is read)."""
 
     def labelling(self, labels: dict[str, str], pool: Sequence[Record], shots: int | None,
                   seed: int, label_map: dict[str, str], cot: bool = False,
@@ -99,15 +104,18 @@ class ClassifyKit:
                        "'name: definition' lines")
         return dict.fromkeys(classes, "")
 
+    def check_prompt_options(self, cot: bool, prompt: str | None) -> None:
+        if cot or prompt:
+            raise fail("--cot and --prompt shape the entity prompt: they do not apply to "
+                       "--task classify")
+
     def labelling(self, labels: dict[str, str], pool: Sequence[Record], shots: int | None,
                   seed: int, label_map: dict[str, str], cot: bool = False,
                   prompt: str | None = None) -> Labelling:
         """The class prompt with ``shots`` labelled documents from ``pool`` (None: all)."""
         from nerkd.core.tasks.classify import ClassPrompt, ClassReading, pick_documents
 
-        if cot or prompt is not None:
-            raise fail("--cot and --prompt shape the entity prompt: they do not apply to "
-                       "--task classify")
+        self.check_prompt_options(cot, prompt)
         documents = [r for r in pool if r.label is not None]
         shown = documents if shots is None else pick_documents(documents, shots, seed)
         # A class answer is a few tokens; the prompt cuts long texts itself.

@@ -36,7 +36,7 @@ def train(
     patience: Annotated[int | None, typer.Option("--patience", min=1, help="Stop after N epochs without a better dev F1.")] = None,
     labels: Annotated[str | None, typer.Option("--labels", help="Extra entity types (or classes): PER,ORG,... or a labels file (as for annotate).")] = None,
     task: Annotated[Literal["auto", "ner", "classify"], typer.Option("--task", help="auto: classify when the records are documents with a label and no tags, else ner. classify reads each document's first --max-length subwords.")] = "auto",
-    class_weights: Annotated[bool, flag("--class-weights", "Classification: weight each class's documents by n / (classes x n_class), so rare classes count as much as common ones.")] = False,
+    class_weights: Annotated[bool, flag("--class-weights", "Classification: weight each class's documents by n / (classes x n_class), so rare classes count as much as common ones (the best epoch is still the one of best dev accuracy).")] = False,
     device: DeviceOpt = "auto",
     resume: Annotated[bool, flag("--resume", "Continue a crashed run from its last finished epoch.")] = False,
     force: Annotated[bool, flag("--force", "Replace OUTPUT if it is a nerkd model directory (nothing else is ever replaced).")] = False,

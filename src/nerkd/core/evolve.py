@@ -183,15 +183,16 @@ class Evolver:
         metrics.seconds = round(time.perf_counter() - started, 2)
 
     def plot(self) -> None:
-        """curve.png: dev F1 per finished round."""
+        """curve.png: the dev score per finished round."""
         finished = self.finished()
         if not finished:
             return
         from nerkd.core.plots import line_plot
 
         points = [(m["round"], m["dev_f1"]) for m in finished]
-        line_plot({f"dev micro-F1 ({self.options.control})": points},
-                  self.run_dir / "curve.png", xlabel="round", ylabel="dev micro-F1",
+        score = f"dev {self.task.score_name}"
+        line_plot({f"{score} ({self.options.control})": points},
+                  self.run_dir / "curve.png", xlabel="round", ylabel=score,
                   title="nerkd evolve")
 
     def _pool_path(self, number: int) -> Path:

@@ -74,6 +74,7 @@ class EvolveTask(Protocol):
     ``per_class`` scores), which predictions are wrong, and the trained student."""
 
     name: str
+    score_name: str  # what micro F1 is called on a plot: micro-F1, or accuracy (one class per text)
 
     def wrong(self, gold: Record, predicted: Record) -> bool: ...
 
@@ -97,6 +98,7 @@ class NerTask:
     """Entity recognition over a label set with definitions."""
 
     name = "ner"
+    score_name = "micro-F1"
 
     def __init__(self, labels: Mapping[str, str], examples: Sequence[Record] = ()) -> None:
         self.labels = dict(labels)

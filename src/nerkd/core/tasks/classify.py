@@ -221,7 +221,6 @@ class ClassifyTraining:
 
     def __init__(self, balanced: bool = False) -> None:
         self.balanced = balanced
-        self.class_weight: dict[str, float] = {}
 
     def labels(self, records: Sequence[Record], dev: Sequence[Record] | None,
                given: list[str] | None) -> list[str]:
@@ -236,18 +235,19 @@ class ClassifyTraining:
         if unseen:
             raise NerkdError(f"dev classes unseen in training: {', '.join(unseen)} "
                              "(add with --labels)")
-        if self.balanced:
-            self.class_weight = balanced_weights([r.label for r in records if r.label])
         return classes
 
     def rows(self, records: Sequence[Record], tokenizer: Any, labels: list[str],
              max_length: int) -> list[tuple[list[int], int, float]]:
-        """(input_ids of the first window, class id, weight) per labelled document."""
+        """(input_ids of the first window, class id, weight) per labelled document; with
+        ``balanced``, the weight is the record's times its class's among these rows (one
+        epoch's, for a plan: each epoch is balanced on its own)."""
         index = {label: i for i, label in enumerate(labels)}
         records = [r for r in records if r.label is not None and r.text.strip()]
         ids = first_windows(tokenizer, [r.text for r in records], max_length)
-        return [(row, index[r.label],  # type: ignore[index]
-                 record_weight(r) * self.class_weight.get(r.label, 1.0))  # type: ignore[arg-type]
+        classes = [r.label for r in records]
+        share = balanced_weights(classes) if self.balanced else dict.fromkeys(classes, 1.0)
+        return [(row, index[r.label], record_weight(r) * share[r.label])  # type: ignore[index]
                 for row, r in zip(ids, records)]
 
     def loss(self, logits: Any, targets: Sequence[int], weights: Any) -> Any:
@@ -267,9 +267,8 @@ class ClassifyTraining:
 
 
 def balanced_weights(classes: Sequence[str]) -> dict[str, float]:
-    """Per class, n / (k * n_class): each class then weighs as much in the loss as if the k
-    classes were equally frequent, counted over every row trained on (a plan's record once
-    per epoch it is in)."""
+    """Per class, n / (k * n_class): each of the k classes then weighs as much in the loss as
+    if they were equally frequent (counted by rows; a record's own weight is applied on top)."""
     counts = Counter(classes)
     return {name: len(classes) / (len(counts) * n) for name, n in counts.items()}
 

@@ -67,6 +67,7 @@ class ClassTask:
     """Text classification over a set of classes with definitions."""
 
     name = "classify"
+    score_name = "accuracy"  # one class per text: micro F1 is accuracy
 
     def __init__(self, labels: Mapping[str, str], examples: Sequence[Record] = ()) -> None:
         self.labels = dict(labels)
