@@ -1,4 +1,4 @@
-"""``nerkd annotate``: silver labels from a teacher LLM."""
+"""``nerkd annotate``: silver labels (entities, or a class per text) from a teacher."""
 
 from __future__ import annotations
 

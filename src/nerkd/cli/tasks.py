@@ -72,7 +72,7 @@ class NerKit:
                                 by_id=by_id)
 
     def table(self, report: dict[str, Any]) -> Any:
-        from nerkd.cli.evaluate import report_table
+        from nerkd.cli.tables import report_table
 
         return report_table(report)
 
@@ -150,7 +150,7 @@ class ClassifyKit:
         return evaluate_label_records(gold, pred, names=names, by_id=by_id)
 
     def table(self, report: dict[str, Any]) -> Any:
-        from nerkd.cli.evaluate import class_table
+        from nerkd.cli.tables import class_table
 
         return class_table(report)
 
