@@ -204,6 +204,7 @@ def test_an_absurd_learning_rate_fails_the_command_and_keeps_the_log(nerkd, tiny
 
 
 def test_the_log_is_on_disk_as_soon_as_each_event_is(tmp_path):
+    from nerkd.cli.tasks import kit
     from nerkd.cli.train import _render
 
     log, seen = tmp_path / "log.jsonl", []
@@ -213,7 +214,7 @@ def test_the_log_is_on_disk_as_soon_as_each_event_is(tmp_path):
         seen.append(log.read_text())
         yield Done("m", {"best_epoch": 0, "best_dev": None, "epochs": []})
 
-    _render(events(), log)
+    _render(events(), log, kit("ner"))
     assert [json.loads(line)["event"] for line in seen[0].splitlines()] == ["step"]
 
 

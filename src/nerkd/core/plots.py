@@ -63,8 +63,11 @@ def _lines(axes: Any, series: Series, *, xlabel: str, ylabel: str, title: str,
             colour = colours.setdefault(base, f"C{len(colours)}")
             style = "o--" if name.endswith(" (dev)") else "o-"
             axes.plot(xs, ys, style, label=name, color=colour)
-    if logx:
+    if logx:  # ticks at the measured x values, written plainly (1, 5, 25), not as powers
         axes.set_xscale("log")
+        xs = sorted({x for points in series.values() for x, _ in points})
+        axes.set_xticks(xs, [f"{x:g}" for x in xs])
+        axes.minorticks_off()
     axes.set(xlabel=xlabel, ylabel=ylabel, title=title)
     axes.grid(alpha=0.3)
     if series:
