@@ -131,7 +131,6 @@ def evolve(
         info("nothing to do: every round is finished")
 
 
-
 def _writer(task: Any, backend: str, model: str | None, base_url: str | None,
             timeout: float, log: Any, calls: dict[str, Any], options: Any, run_dir: Any,
             held_out: list[Any]) -> Any:
