@@ -34,6 +34,24 @@ def test_the_model_loads_as_a_sequence_classifier(trained):
     assert network.config.id2label == {0: "business", 1: "sport"}
 
 
+def test_classes_do_not_depend_on_how_texts_are_batched(trained, monkeypatch):
+    """Subword-budget batches (the default), fixed text counts and a budget smaller than one
+    text all classify alike, in input order."""
+    import nerkd.core.predict as predict_module
+    from nerkd.core.tasks.classify import load_classifier
+
+    folder, _ = trained
+    texts = [row["text"] for row in topic_documents(25, 3)]
+    texts[3] = texts[3] * 12  # one long text sorts last but must stay in its place
+    by_default = load_classifier(str(folder / "model"), "cpu").classify(texts)
+    assert by_default == load_classifier(str(folder / "model"), "cpu", 1).classify(texts)
+    assert by_default == load_classifier(str(folder / "model"), "cpu", 7).classify(texts)
+    monkeypatch.setattr(predict_module, "CPU_TOKENS", 10)
+    assert by_default == load_classifier(str(folder / "model"), "cpu").classify(texts)
+    assert set(by_default) == {"business", "sport"}
+    assert load_classifier(str(folder / "model"), "cpu").classify([]) == []
+
+
 def test_predict_then_eval(nerkd, trained, tmp_path):
     folder, _ = trained
     test = _write(tmp_path / "test.jsonl", topic_documents(30, 2))

@@ -64,13 +64,15 @@ class Tagger:
         device until all batches are queued: one copy back and one wait, not one per batch."""
         import torch
 
-        batches = self._batches([len(w.input_ids) for w in windows])
+        batches = inference_batches([len(w.input_ids) for w in windows], self.device,
+                                    self.batch_size)
         found = []
         self.network.eval()
         with torch.inference_mode(), autocast_for(self.device):
             for batch in batches:
                 inputs = collate([windows[i].input_ids for i in batch], self.tokenizer.pad_token_id)
-                found.append(self.network(**self._on_device(inputs)).logits.argmax(-1).flatten())
+                logits = self.network(**on_device(inputs, self.device)).logits
+                found.append(logits.argmax(-1).flatten())
         flat = torch.cat(found).tolist() if found else []
         best: list[list[int]] = [[] for _ in windows]
         offset = 0
@@ -81,16 +83,22 @@ class Tagger:
             offset += width * len(batch)
         return best
 
-    def _batches(self, lengths: list[int]) -> list[list[int]]:
-        if self.batch_size is None:
-            return token_batches(lengths, CUDA_TOKENS if self.device.type == "cuda" else CPU_TOKENS)
-        return length_batches(lengths, self.batch_size)
 
-    def _on_device(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        if self.device.type != "cuda":
-            return inputs
-        # pinned pages let the copy run beside the previous batch's compute
-        return {k: v.pin_memory().to(self.device, non_blocking=True) for k, v in inputs.items()}
+
+def inference_batches(lengths: list[int], device: Any, batch_size: int | None) -> list[list[int]]:
+    """Index batches for one inference pass: ``batch_size`` rows each when given, else as
+    many rows as fit the device's subword budget (``CPU_TOKENS`` or ``CUDA_TOKENS``)."""
+    if batch_size is None:
+        return token_batches(lengths, CUDA_TOKENS if device.type == "cuda" else CPU_TOKENS)
+    return length_batches(lengths, batch_size)
+
+
+def on_device(inputs: dict[str, Any], device: Any) -> dict[str, Any]:
+    """Move a collated batch to ``device``; on a GPU through pinned pages, so the copy runs
+    beside the previous batch's compute."""
+    if device.type != "cuda":
+        return inputs
+    return {k: v.pin_memory().to(device, non_blocking=True) for k, v in inputs.items()}
 
 
 def pooled_vectors(network: Any, rows: Sequence[list[int]], items: Sequence[int], count: int,

@@ -284,7 +284,7 @@ class Classifier:
     """A sequence-classification network with its tokenizer and classes."""
 
     def __init__(self, network: Any, tokenizer: Any, labels: Sequence[str], device: Any,
-                 batch_size: int = 32, max_length: int = 256) -> None:
+                 batch_size: int | None = None, max_length: int = 256) -> None:
         from nerkd.core.student import window_limit
 
         self.network, self.tokenizer, self.labels = network, tokenizer, list(labels)
@@ -297,29 +297,33 @@ class Classifier:
 
         ids = first_windows(self.tokenizer, texts, self.max_length)
         return pooled_vectors(self.network, ids, range(len(ids)), len(ids),
-                              self.tokenizer.pad_token_id, self.device, self.batch_size)
+                              self.tokenizer.pad_token_id, self.device, self.batch_size or 32)
 
     def classify(self, texts: Sequence[str]) -> list[str]:
-        """The most likely class of each text (length-sorted batches, results in order)."""
+        """The most likely class of each text, in order (batched as a tagger's windows are:
+        by subword budget unless ``batch_size`` is set; one copy back from the device)."""
         import torch
 
-        from nerkd.core.encoding import collate, length_batches
+        from nerkd.core.encoding import collate
+        from nerkd.core.predict import inference_batches, on_device
         from nerkd.core.student import autocast_for
 
         ids = first_windows(self.tokenizer, texts, self.max_length)
-        found = [""] * len(texts)
+        batches = inference_batches([len(row) for row in ids], self.device, self.batch_size)
+        best = []
         self.network.eval()
         with torch.inference_mode(), autocast_for(self.device):
-            for batch in length_batches([len(row) for row in ids], self.batch_size):
+            for batch in batches:
                 inputs = collate([ids[i] for i in batch], self.tokenizer.pad_token_id)
-                inputs = {k: v.to(self.device) for k, v in inputs.items()}
-                best = self.network(**inputs).logits.argmax(-1).tolist()
-                for i, label_id in zip(batch, best):
-                    found[i] = self.labels[label_id]
+                best.append(self.network(**on_device(inputs, self.device)).logits.argmax(-1))
+        found = [""] * len(texts)
+        order = [i for batch in batches for i in batch]
+        for i, label_id in zip(order, torch.cat(best).tolist() if best else []):
+            found[i] = self.labels[label_id]
         return found
 
 
-def load_classifier(model: str, device: str = "auto", batch_size: int = 32,
+def load_classifier(model: str, device: str = "auto", batch_size: int | None = None,
                     max_length: int | None = None, runtime: str = "torch") -> Classifier:
     """A classifier for a model directory (nerkd's, or any sequence-classification one);
     ``max_length`` defaults to the window it was trained with; ``runtime`` as for taggers."""
