@@ -22,3 +22,19 @@ def test_panels_sit_side_by_side(tmp_path):
     (one_width, one_height), (three_width, three_height) = map(
         _png_size, (tmp_path / "one.png", tmp_path / "three.png"))
     assert three_height == one_height and three_width == pytest.approx(3 * one_width, rel=0.05)
+
+
+@pytest.mark.parametrize(("points", "logx", "ticks"), [
+    ([(0, 0.2), (1, 0.4), (2, 0.5), (3, 0.55), (4, 0.6)], False, {0, 1, 2, 3, 4}),
+    ([(1, 0.3), (5, 0.7), (25, 0.8)], True, {1, 5, 25}),
+])
+def test_x_ticks_sit_at_values_that_were_measured(points, logx, ticks):
+    """Rounds get whole-number ticks (no 0.5); a log axis ticks its budgets, plainly."""
+    pytest.importorskip("matplotlib")
+    from nerkd.core.plots import _lines, figure
+
+    _, axes = figure()
+    _lines(axes, {"random (test)": points}, xlabel="x", ylabel="y", title="", logx=logx)
+    low, high = axes.get_xlim()
+    shown = {t for t in axes.get_xticks() if low <= t <= high}
+    assert shown == ticks

@@ -68,6 +68,10 @@ def _lines(axes: Any, series: Series, *, xlabel: str, ylabel: str, title: str,
         xs = sorted({x for points in series.values() for x, _ in points})
         axes.set_xticks(xs, [f"{x:g}" for x in xs])
         axes.minorticks_off()
+    elif all(float(x).is_integer() for points in series.values() for x, _ in points):
+        from matplotlib.ticker import MaxNLocator
+
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # rounds, epochs: no 0.5
     axes.set(xlabel=xlabel, ylabel=ylabel, title=title)
     axes.grid(alpha=0.3)
     if series:
