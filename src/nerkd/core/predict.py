@@ -84,7 +84,6 @@ class Tagger:
         return best
 
 
-
 def inference_batches(lengths: list[int], device: Any, batch_size: int | None) -> list[list[int]]:
     """Index batches for one inference pass: ``batch_size`` rows each when given, else as
     many rows as fit the device's subword budget (``CPU_TOKENS`` or ``CUDA_TOKENS``)."""
