@@ -32,7 +32,7 @@ def predict(
     from_format: FromOpt = None,
     to_format: ToOpt = None,
     scheme: SchemeOpt = "iob2",
-    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Windows per forward pass (default: as many as fit 1,024 subwords on a CPU, 16,384 on a GPU).")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Windows (texts, for a classifier) per forward pass (default: as many as fit 1,024 subwords on a CPU, 16,384 on a GPU).")] = None,
     max_length: Annotated[int | None, typer.Option("--max-length", min=MIN_MAX_LENGTH, help="Subwords per window (default: the window the model was trained with; 256 for a model from elsewhere).")] = None,
     device: DeviceOpt = "auto",
     runtime: Annotated[Literal["torch", "onnx"], typer.Option("--runtime", help="onnx: an int8 ONNX Runtime graph on the CPU, exported into MODEL/onnx/ on first use (needs nerkd[onnx]; tags may differ from torch's on a few tokens).")] = "torch",
