@@ -317,6 +317,9 @@ def test_cli_writes_a_plan_that_train_accepts(nerkd, inputs):
     assert result.stderr.startswith("blend power-decay (power=1.0")  # a log keeps it
     quiet = nerkd("--quiet", "blend", "--gold", gold, "--silver", silver, "--epochs", "4")
     assert quiet.exit_code == 0 and quiet.stderr == ""
+    quiet_after = nerkd("blend", "--gold", gold, "--silver", silver, "--epochs", "4", "-q")
+    assert quiet_after.exit_code == 0 and quiet_after.stderr == ""
+    assert quiet_after.stdout == quiet.stdout
 
 
 def test_plan_file_round_trips_into_epochs_of_plan(nerkd, inputs, tmp_path):

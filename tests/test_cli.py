@@ -101,8 +101,10 @@ def test_verbose_shows_traceback_and_default_does_not(tmp_path):
     path.write_bytes(b"EU B-ORG\nrejects X-FOO\n")
     quiet = _run(["convert", str(path)])
     loud = _run(["--verbose", "convert", str(path)])
+    loud_after = _run(["convert", str(path), "-v"])  # where a user types it
     assert quiet.returncode == 1 and b"Traceback" not in quiet.stderr
     assert loud.returncode == 1 and b"Traceback" in loud.stderr
+    assert loud_after.returncode == 1 and b"Traceback" in loud_after.stderr
 
 
 def test_broken_pipe_exits_quietly(conll_dir):

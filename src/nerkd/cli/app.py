@@ -30,12 +30,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", metavar="", help="Show tracebacks and extra messages.")
-    ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", metavar="", help="No messages on stderr, errors only.")
-    ] = False,
+    verbose: common.VerboseFlag = False,
+    quiet: common.QuietFlag = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, metavar="", help="Show the version.")
     ] = False,

@@ -4,6 +4,7 @@ bars, and the mapping of errors to one-line messages and exit codes."""
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import math
 import os
@@ -156,11 +157,22 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+# Accepted before the command name (by the root) and after it (by every command).
+VerboseFlag = Annotated[
+    bool, typer.Option("--verbose", "-v", metavar="", help="Show tracebacks and extra messages.")
+]
+QuietFlag = Annotated[
+    bool, typer.Option("--quiet", "-q", metavar="", help="No messages on stderr, errors only.")
+]
+
+
 def command(fn: F) -> F:
-    """Map every failure of a command to a one-line message and an exit code."""
+    """Map every failure of a command to a one-line message and an exit code, and accept
+    --verbose/--quiet after the command name as well as before it (``nerkd train ... -q``)."""
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, verbose: bool = False, quiet: bool = False, **kwargs: Any) -> Any:
+        set_verbose(verbose or _state["verbose"], quiet or _state["quiet"])
         warnings.showwarning = _show_core_warning
         try:
             return fn(*args, **kwargs)
@@ -181,7 +193,19 @@ def command(fn: F) -> F:
                 raise
             raise fail(f"{type(error).__name__}: {error} (--verbose shows the traceback)") from None
 
+    _add_message_flags(wrapper, fn)
     return wrapper  # type: ignore[return-value]
+
+
+def _add_message_flags(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> None:
+    """Show typer ``fn``'s parameters plus --verbose and --quiet as ``wrapper``'s."""
+    flags = {"verbose": VerboseFlag, "quiet": QuietFlag}
+    signature = inspect.signature(fn, eval_str=True)
+    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=False,
+                               annotation=flag) for name, flag in flags.items()]
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), *extra])
+    wrapper.__annotations__ = {**fn.__annotations__, **flags}
 
 
 def quiet_broken_pipe() -> typer.Exit:
