@@ -267,3 +267,20 @@ def test_epoch_seconds_leave_out_the_dev_scoring(tiny_bert, tmp_path, monkeypatc
                   epochs=1)
     [end] = [e for e in events if isinstance(e, EpochEnd)]
     assert end.dev is not None and 0 < end.seconds < 3
+
+
+@pytest.mark.parametrize("value, expected", [("1", 1), ("3", 3), ("", None), ("0", None),
+                                             ("4,2", None)])
+def test_cpu_threads_follow_a_count_in_omp_num_threads(monkeypatch, value, expected):
+    import torch
+
+    from nerkd.core.student import cpu_threads, pick_device, usable_cpus
+
+    monkeypatch.setenv("OMP_NUM_THREADS", value)
+    assert cpu_threads() == (expected or usable_cpus())
+    before = torch.get_num_threads()
+    try:
+        pick_device("cpu")  # torch follows it (two jobs on one machine can split the cores)
+        assert torch.get_num_threads() == (expected or usable_cpus())
+    finally:
+        torch.set_num_threads(before)

@@ -22,7 +22,7 @@ from typing import Any
 from nerkd.core.calllog import default_path
 from nerkd.core.errors import NerkdError
 from nerkd.core.io import open_output
-from nerkd.core.student import model_fingerprint, usable_cpus
+from nerkd.core.student import cpu_threads, model_fingerprint
 
 GRAPH = "model.int8.onnx"
 STAMP = "source.json"
@@ -60,7 +60,7 @@ class OnnxNetwork:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = int(os.environ.get("OMP_NUM_THREADS") or usable_cpus())
+        options.intra_op_num_threads = cpu_threads()
         self.session = onnxruntime.InferenceSession(str(graph), options,
                                                     providers=["CPUExecutionProvider"])
         self.config = config

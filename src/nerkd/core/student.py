@@ -77,8 +77,8 @@ def pick_device(device: str = "auto") -> torch.device:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda"):
         _check_cuda(device)
-    if device == "cpu" and "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(usable_cpus())
+    if device == "cpu":
+        torch.set_num_threads(cpu_threads())
     return torch.device(device)
 
 
@@ -93,6 +93,14 @@ def _check_cuda(device: str) -> None:
     index, visible = int(device.partition(":")[2] or 0), torch.cuda.device_count()
     if index >= visible:
         raise NerkdError(f"--device {device}: only {visible} CUDA device(s) are visible")
+
+
+def cpu_threads() -> int:
+    """Threads for CPU work (torch, ONNX Runtime, llama.cpp): OMP_NUM_THREADS when it is a
+    count (torchrun and job schedulers set it; two jobs sharing a machine can split it),
+    else one per usable core."""
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else usable_cpus()
 
 
 def usable_cpus() -> int:

@@ -39,10 +39,9 @@ class LlamaCppTeacher:
         if not path.is_file():
             raise TeacherError(f"{path}: no such GGUF file")
         self.model, self.where = path.name, str(path)
-        from nerkd.core.student import usable_cpus
+        from nerkd.core.student import cpu_threads
 
-        threads = usable_cpus()
-        self._llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, seed=seed,
+        self._llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=cpu_threads(), seed=seed,
                           verbose=False)
         self._lock = threading.Lock()  # one generation at a time in one model
 
