@@ -30,7 +30,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp())
+    with tempfile.TemporaryDirectory() as folder:  # two trained models: not left behind
+        _compare(Path(folder), args)
+
+
+def _compare(work: Path, args: argparse.Namespace) -> None:
     data = work / "train.jsonl"
     write_records(conll("train", args.train), str(data), "jsonl")
     cores = usable_cpus()
