@@ -38,35 +38,48 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     train = list(read_records(str(DATA / "train.txt")))
-    dev_file, test_file = out / "dev.jsonl", out / "test.jsonl"
-    write_records(sample(read_records(str(DATA / "dev.txt")), args.dev, 0), str(dev_file),
-                  "jsonl")
-    write_records(sample(read_records(str(DATA / "test.txt")), args.test, 0), str(test_file),
-                  "jsonl")
+    if not args.report_only:
+        write_records(sample(read_records(str(DATA / "dev.txt")), args.dev, 0),
+                      str(out / "dev.jsonl"), "jsonl")
+        write_records(sample(read_records(str(DATA / "test.txt")), args.test, 0),
+                      str(out / "test.jsonl"), "jsonl")
     runs: dict[tuple[int, str], list[list[dict]]] = defaultdict(list)
     for per_type in args.per_type:
         for seed in args.seeds:
-            setting = out / f"k{per_type}-s{seed}"
-            setting.mkdir(exist_ok=True)
-            seeds = seed_sentences(train, per_type, seed)
-            write_records(seeds, str(setting / "seed.jsonl"), "jsonl")
-            mode = []
-            if args.pool:
-                write_pool(train, seeds, args.pool, seed, setting / "pool.txt")
-                mode = ["--pool", str(setting / "pool.txt")]
-            for control in CONTROLS:
-                run = setting / control
-                subprocess.run(
-                    ["nerkd", "evolve", "--seed-data", str(setting / "seed.jsonl"),
-                     "--dev", str(dev_file), "--test", str(test_file), "-o", str(run),
-                     "--rounds", str(args.rounds), "--per-round", str(args.per_round),
-                     "--control", control, "--seed", str(seed), "--epochs", str(args.epochs),
-                     "--exclude", str(DATA / "test.txt"), "--call-log",
-                     str(out / "calls.sqlite"), *mode, *args.teacher_arg],
-                    check=True, stdout=subprocess.DEVNULL)
-                metrics = [json.loads(line) for line in (run / "metrics.jsonl").open()]
+            for control, metrics in run_setting(out, train, per_type, seed, args).items():
                 runs[per_type, control].append(metrics)
     report(out, runs, args)
+
+
+def run_setting(out: Path, train: list, per_type: int, seed: int,
+                args: argparse.Namespace) -> dict[str, list[dict]]:
+    """Both controls from one gold seed set; finished runs are read, not repeated."""
+    setting = out / f"k{per_type}-s{seed}"
+    done = {control: read_metrics(setting / control) for control in CONTROLS
+            if finished(setting / control, args.rounds)}
+    if args.report_only or len(done) == len(CONTROLS):
+        return done
+    setting.mkdir(exist_ok=True)
+    seeds = seed_sentences(train, per_type, seed)
+    write_records(seeds, str(setting / "seed.jsonl"), "jsonl")
+    mode = []
+    if args.pool:
+        write_pool(train, seeds, args.pool, seed, setting / "pool.txt")
+        mode = ["--pool", str(setting / "pool.txt")]
+    for control in CONTROLS:
+        if control in done:
+            continue
+        run = setting / control
+        subprocess.run(
+            ["nerkd", "evolve", "--seed-data", str(setting / "seed.jsonl"),
+             "--dev", str(out / "dev.jsonl"), "--test", str(out / "test.jsonl"), "-o", str(run),
+             "--rounds", str(args.rounds), "--per-round", str(args.per_round),
+             "--control", control, "--seed", str(seed), "--epochs", str(args.epochs),
+             "--exclude", str(DATA / "test.txt"), "--call-log",
+             str(out / "calls.sqlite"), *mode, *args.teacher_arg],
+            check=True, stdout=subprocess.DEVNULL)
+        done[control] = read_metrics(run)
+    return done
 
 
 def parse_args() -> argparse.Namespace:
@@ -83,10 +96,22 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=30,
                         help="student epochs per round (20-100 sentences need many)")
     parser.add_argument("--teacher-arg", action="append", default=[])
+    parser.add_argument("--report-only", action="store_true",
+                        help="run nothing: report the finished runs of the settings named")
     args = parser.parse_args()
     args.per_type = [int(k) for k in args.per_type.split(",")]
     args.seeds = [int(s) for s in args.seeds.split(",")]
     return args
+
+
+def finished(run: Path, rounds: int) -> bool:
+    """A run scored every round already (so re-running the script resumes, not repeats)."""
+    metrics = run / "metrics.jsonl"
+    return metrics.exists() and len(read_metrics(run)) == rounds + 1
+
+
+def read_metrics(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").open()]
 
 
 def sample(records, n: int, seed: int) -> list:
@@ -116,9 +141,9 @@ def write_pool(train: list, seeds: list, size: int, seed: int, path: Path) -> No
 def report(out: Path, runs: dict[tuple[int, str], list[list[dict]]],
            args: argparse.Namespace) -> None:
     """Mean dev and test F1 per round for each seed size and control, and the curves."""
-    lines = ["| seed sentences | control | " + " | ".join(
+    lines = ["| seed sentences | control | seeds | " + " | ".join(
         f"round {r} test (dev)" for r in range(args.rounds + 1)) + " | teacher calls |",
-        "|---" * (args.rounds + 4) + "|"]
+        "|---" * (args.rounds + 5) + "|"]
     panels: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(dict)
     for (per_type, control), seeds in sorted(runs.items()):
         cells, test_curve, dev_curve = [], [], []
@@ -129,13 +154,14 @@ def report(out: Path, runs: dict[tuple[int, str], list[list[dict]]],
             test_curve.append((number, test))
             dev_curve.append((number, dev))
         calls = sum(m["calls"] for metrics in seeds for m in metrics) / len(seeds)
-        lines.append(f"| {4 * per_type} | {control} | " + " | ".join(cells) + f" | {calls:g} |")
+        lines.append(f"| {4 * per_type} | {control} | {len(seeds)} | " + " | ".join(cells)
+                     + f" | {calls:g} |")
         panel = f"{per_type} per type ({len(seeds)} seed{'s' * (len(seeds) > 1)})"
         panels[panel][f"{control} (test)"] = test_curve
         panels[panel][f"{control} (dev)"] = dev_curve
-    lines += ["", f"Mean over seeds {args.seeds}; test: {args.test} CoNLL-2003 test sentences "
-              f"never shown to the teacher; dev: {args.dev} dev sentences whose errors the "
-              "targeted runs aim at."]
+    lines += ["", f"Means over the finished seeds of {args.seeds} (column seeds); test: "
+              f"{args.test} CoNLL-2003 test sentences never shown to the teacher; dev: "
+              f"{args.dev} dev sentences whose errors the targeted runs aim at."]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     panel_plot(panels, out / "curves.png", xlabel="round", ylabel="micro-F1 (conlleval)")
     print("\n".join(lines))
