@@ -37,7 +37,7 @@ def main() -> None:
     args = parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    train = list(read_records(str(DATA / "train.txt")))
+    train = [] if args.report_only else list(read_records(str(DATA / "train.txt")))
     if not args.report_only:
         write_records(sample(read_records(str(DATA / "dev.txt")), args.dev, 0),
                       str(out / "dev.jsonl"), "jsonl")
@@ -48,6 +48,9 @@ def main() -> None:
         for seed in args.seeds:
             for control, metrics in run_setting(out, train, per_type, seed, args).items():
                 runs[per_type, control].append(metrics)
+    if not runs:
+        raise SystemExit(f"{out}: no finished runs for --per-type {args.per_type} "
+                         f"--seeds {args.seeds}")
     report(out, runs, args)
 
 
