@@ -8,6 +8,7 @@ nothing is silently truncated.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,10 @@ def encode(tokenizer: Any, sentences: Sequence[Sequence[str]], max_length: int =
     cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
     windows: list[Window] = []
     for item, words in enumerate(pieces(sentences)):
+        counts = list(map(len, words))
+        if sum(counts) <= max_length - 2 and max(counts, default=0) <= limit:
+            windows.append(_whole(item, words, counts, cls, sep))  # nearly every sentence
+            continue
         words = [p if len(p) <= limit else p[:limit] for p in words]
         for core, left, right in _windows([len(p) for p in words], max_length - 2):
             input_ids, first = [cls], [-1]
@@ -44,6 +49,18 @@ def encode(tokenizer: Any, sentences: Sequence[Sequence[str]], max_length: int =
                     first += [word if owned else -1] + [-1] * (len(words[word]) - 1)
             windows.append(Window(item, input_ids + [sep], first + [-1]))
     return windows
+
+
+def _whole(item: int, words: list[list[int]], counts: list[int], cls: int, sep: int) -> Window:
+    """The one window of a sentence that fits: what the general loop builds, in fewer steps."""
+    input_ids = [cls, *itertools.chain.from_iterable(words), sep]
+    first = [-1] * len(input_ids)
+    position = 1
+    for word, count in enumerate(counts):
+        if count:
+            first[position] = word
+            position += count
+    return Window(item, input_ids, first)
 
 
 class WordPieces:
@@ -65,11 +82,12 @@ class WordPieces:
         """The subword ids of each word of each sentence (shared lists: do not modify)."""
         if len(self.known) > self.capacity:  # memory stays flat over an endless stream
             self.known.clear()
-        new = list(dict.fromkeys(w for s in sentences for w in s if w not in self.known))
+        known = self.known
+        new = [w for w in dict.fromkeys(itertools.chain.from_iterable(sentences))
+               if w not in known]
         if new:
             self._learn(new)
-        known = self.known
-        return [[known[w] for w in s] for s in sentences]
+        return [list(map(known.__getitem__, s)) for s in sentences]
 
     def _learn(self, words: list[str]) -> None:
         groups = [words[i: i + self.GROUP] for i in range(0, len(words), self.GROUP)]
@@ -154,13 +172,25 @@ def collate(
     rows: Sequence[list[int]], pad_id: int, labels: Sequence[list[int]] | None = None
 ) -> dict[str, Any]:
     """Pad to the longest row: ``input_ids``, ``attention_mask`` and optional ``labels`` tensors."""
+    import numpy as np
     import torch
 
-    width = max(len(r) for r in rows)
-    batch = {
-        "input_ids": torch.tensor([r + [pad_id] * (width - len(r)) for r in rows]),
-        "attention_mask": torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows]),
-    }
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    mask = np.arange(lengths.max(initial=0)) < lengths[:, None]
+    batch = {"input_ids": padded(rows, mask, pad_id),
+             "attention_mask": torch.from_numpy(mask.astype(np.int64))}
     if labels is not None:
-        batch["labels"] = torch.tensor([r + [IGNORE] * (width - len(r)) for r in labels])
+        batch["labels"] = padded(labels, mask, IGNORE)
     return batch
+
+
+def padded(rows: Sequence[list[int]], mask: Any, fill: int) -> Any:
+    """``rows`` left-aligned in a tensor shaped as the boolean array ``mask``, ``fill``
+    after them. numpy reads the values in one pass (several times faster than building a
+    tensor from a nested list, which dominated prediction's Python time on a GPU)."""
+    import numpy as np
+    import torch
+
+    out = np.full(mask.shape, fill, dtype=np.int64)
+    out[mask] = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=mask.sum())
+    return torch.from_numpy(out)

@@ -12,8 +12,10 @@ from nerkd.core.encoding import (
     collate,
     encode,
     length_batches,
+    padded,
     token_batches,
 )
+from nerkd.core.gcpause import paused_gc
 from nerkd.core.records import Record
 from nerkd.core.student import autocast_for, window_limit
 from nerkd.core.tags import to_iob2
@@ -39,14 +41,14 @@ class Tagger:
 
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
         """IOB2 tags per word; a word the tokenizer cannot see is tagged O."""
-        tags = [["O"] * len(s) for s in sentences]
-        windows = self.encode(sentences)
-        for window, best in zip(windows, self._best_labels(windows)):
-            row = tags[window.item]
-            for position, word in enumerate(window.first):
-                if word >= 0:
-                    row[word] = self.labels[best[position]]
-        return [to_iob2(t) for t in tags]
+        with paused_gc():
+            tags = [["O"] * len(s) for s in sentences]
+            names = self.labels
+            for item, words, best in self._owned_labels(self.encode(sentences)):
+                row = tags[item]
+                for word, label in zip(words, best):
+                    row[word] = names[label]
+            return [to_iob2(t) for t in tags]
 
     def encode(self, sentences: Sequence[Sequence[str]]) -> list[Window]:
         return encode(self.tokenizer, sentences, self.max_length, self.pieces)
@@ -59,29 +61,37 @@ class Tagger:
                               [w.item for w in windows], len(sentences),
                               self.tokenizer.pad_token_id, self.device, self.batch_size or 32)
 
-    def _best_labels(self, windows: list[Window]) -> list[list[int]]:
-        """The best label id at every position of every window. The argmax stays on the
-        device until all batches are queued: one copy back and one wait, not one per batch."""
+    def _owned_labels(self, windows: list[Window]) -> Iterator[tuple[int, list[int], list[int]]]:
+        """``(sentence, words, best label ids)`` per window, for the words the window owns.
+        Owned positions are found with tensor operations and the logits picked out there on
+        the device; everything comes back in one copy after the last batch is queued: one
+        wait, and no per-subword work in Python."""
         import torch
 
         batches = inference_batches([len(w.input_ids) for w in windows], self.device,
                                     self.batch_size)
-        found = []
+        if not batches:
+            return
+        best, words, counts = [], [], []
         self.network.eval()
         with torch.inference_mode(), autocast_for(self.device):
             for batch in batches:
-                inputs = collate([windows[i].input_ids for i in batch], self.tokenizer.pad_token_id)
-                logits = self.network(**on_device(inputs, self.device)).logits
-                found.append(logits.argmax(-1).flatten())
-        flat = torch.cat(found).tolist() if found else []
-        best: list[list[int]] = [[] for _ in windows]
-        offset = 0
-        for batch in batches:
-            width = max(len(windows[i].input_ids) for i in batch)
-            for row, i in enumerate(batch):
-                best[i] = flat[offset + row * width: offset + (row + 1) * width]
-            offset += width * len(batch)
-        return best
+                rows = [windows[i] for i in batch]
+                inputs = collate([w.input_ids for w in rows], self.tokenizer.pad_token_id)
+                first = padded([w.first for w in rows], inputs["attention_mask"].numpy() > 0, -1)
+                counts.append((first >= 0).sum(1))
+                first = first.flatten()
+                inputs["owned"] = (first >= 0).nonzero().squeeze(1)
+                words.append(first[inputs["owned"]])
+                inputs = on_device(inputs, self.device)
+                owned = inputs.pop("owned")
+                logits = self.network(**inputs).logits
+                best.append(logits.flatten(0, 1).index_select(0, owned).argmax(-1))
+        flat_best, flat_words = torch.cat(best).tolist(), torch.cat(words).tolist()
+        end = 0
+        for i, count in zip(itertools.chain.from_iterable(batches), torch.cat(counts).tolist()):
+            start, end = end, end + count
+            yield windows[i].item, flat_words[start:end], flat_best[start:end]
 
 
 def inference_batches(lengths: list[int], device: Any, batch_size: int | None) -> list[list[int]]:

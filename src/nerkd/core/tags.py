@@ -46,19 +46,31 @@ def to_iob2(tags: Sequence[str]) -> list[str]:
     """Normalise any supported scheme to IOB2 (see the module docstring for the rule)."""
     out: list[str] = []
     previous_label = ""
+    forms = _IOB2_FORMS
     for tag in tags:
-        check_tag(tag)
-        prefix, label = split_tag(tag)
-        if prefix == "O":
-            out.append("O")
-            previous_label = ""
-            continue
-        prefix = _TO_IOB2_PREFIX[prefix]
-        if prefix == "I" and previous_label != label:
-            prefix = "B"
-        out.append(f"{prefix}-{label}")
+        prefix, label, begin, inside = forms.get(tag) or _iob2_forms(tag)
+        if prefix == "I" and previous_label == label:
+            out.append(inside)
+        else:
+            out.append(begin)  # "O" for O; an I- that continues nothing starts an entity
         previous_label = label
     return out
+
+
+_IOB2_FORMS: dict[str, tuple[str, str, str, str]] = {}
+
+
+def _iob2_forms(tag: str) -> tuple[str, str, str, str]:
+    """A tag checked and read once (a file or a model repeats a handful of tags): its IOB2
+    prefix, its type, and its IOB2 spellings as a beginning and as a continuation. An
+    invalid tag raises and is not kept; the table is bounded against endless new types."""
+    check_tag(tag)
+    prefix, label = split_tag(tag)
+    forms = ("O", "", "O", "O") if prefix == "O" else (
+        _TO_IOB2_PREFIX[prefix], label, f"B-{label}", f"I-{label}")
+    if len(_IOB2_FORMS) < 4096:
+        _IOB2_FORMS[tag] = forms
+    return forms
 
 
 def iob2_spans(tags: Sequence[str]) -> list[TokenSpan]:

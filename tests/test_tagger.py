@@ -1,0 +1,69 @@
+"""Tagger.tag against a plain reference: one window at a time through the network, the
+argmax at every first subword the window owns; and the padding and collector helpers the
+fast path is built from."""
+
+import gc
+
+import pytest
+import torch
+
+from nerkd.core.encoding import IGNORE, collate, encode
+from nerkd.core.gcpause import paused_gc
+from nerkd.core.predict import load_tagger
+from nerkd.core.tags import to_iob2
+
+
+def reference_tags(tagger, sentences):
+    """Each window alone, unpadded, labels read position by position."""
+    tags = [["O"] * len(s) for s in sentences]
+    with torch.inference_mode():
+        for window in encode(tagger.tokenizer, sentences, tagger.max_length):
+            ids = torch.tensor([window.input_ids])
+            best = tagger.network(input_ids=ids, attention_mask=torch.ones_like(ids))
+            best = best.logits[0].argmax(-1).tolist()
+            for position, word in enumerate(window.first):
+                if word >= 0:
+                    tags[window.item][word] = tagger.labels[best[position]]
+    return [to_iob2(t) for t in tags]
+
+
+@pytest.mark.parametrize("max_length", [256, 24])
+def test_tags_are_those_of_one_window_at_a_time(teacher_model, max_length):
+    from tiny import pattern_sentences
+
+    sentences = [r.tokens for r in pattern_sentences(40, 7)]
+    sentences += [sentences[0] * 12, [], ["\u200b"], ["paris", "\u200b", "london"],
+                  sentences[2] + ["\u200b"]]  # windowed, empty, dropped words
+    tagger = load_tagger(str(teacher_model), "cpu", max_length=max_length)
+    found = tagger.tag(sentences)
+    assert found == reference_tags(tagger, sentences)
+    assert [len(t) for t in found] == [len(s) for s in sentences]
+    assert any(t != "O" for tags in found for t in tags)
+    if max_length == 24:
+        assert len(tagger.encode(sentences)) > len(sentences)  # some were windowed
+    assert tagger.tag([]) == []
+
+
+def test_collate_pads_every_row_to_the_longest():
+    rows = [[5, 6, 7], [8], [9, 10]]
+    labels = [[1, 2, 3], [4], [5, 6]]
+    batch = collate(rows, 0, labels)
+    assert batch["input_ids"].tolist() == [[5, 6, 7], [8, 0, 0], [9, 10, 0]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0], [1, 1, 0]]
+    assert batch["labels"].tolist() == [[1, 2, 3], [4, IGNORE, IGNORE], [5, 6, IGNORE]]
+    assert all(t.dtype == torch.long for t in batch.values())
+
+
+def test_the_collector_is_back_after_the_block_even_on_error():
+    assert gc.isenabled()
+    with pytest.raises(ValueError), paused_gc():
+        assert not gc.isenabled()
+        raise ValueError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
