@@ -32,7 +32,7 @@ class TokenSpan(NamedTuple):
 
 
 def check_tag(tag: str) -> None:
-    if not TAG_RE.match(tag):
+    if tag not in _IOB2_FORMS and not TAG_RE.match(tag):  # a tag seen before is valid
         expected = "expected O, B-X, I-X, E-X or S-X"
         raise NerkdError(f"'{tag}' is not an IOB1/IOB2/BIOES tag ({expected})")
 
@@ -76,12 +76,13 @@ def _iob2_forms(tag: str) -> tuple[str, str, str, str]:
 def iob2_spans(tags: Sequence[str]) -> list[TokenSpan]:
     """Entities of an IOB2 sequence (normalising first, so any scheme works)."""
     spans: list[TokenSpan] = []
-    for i, tag in enumerate(to_iob2(tags)):
-        prefix, label = split_tag(tag)
-        if prefix == "B":
-            spans.append(TokenSpan(i, i + 1, label))
-        elif prefix == "I":
-            spans[-1] = spans[-1]._replace(end=i + 1)
+    start, label = 0, ""
+    for i, tag in enumerate([*to_iob2(tags), "O"]):  # the "O" closes a last entity
+        if tag[0] == "I":
+            continue
+        if label:
+            spans.append(TokenSpan(start, i, label))
+        start, label = i, tag[2:]
     return spans
 
 
