@@ -8,7 +8,8 @@
 #   bash bench/gpu_check.sh score DIR      # here: test F1 of the predictions that came back
 #
 # A dry run here (small and slow, to check the script): DEVICE=cpu TRAIN=small.conll
-# SETTINGS=16:1e-4 SPEED="--sentences 50 --repeats 1" OUT=/tmp/out bash bench/gpu_check.sh run
+# SETTINGS=16:1e-4 SPEED="--sentences 50 --repeats 1" HOST="--cycle 1 --repeats 1" OUT=/tmp/out \
+#     bash bench/gpu_check.sh run
 #
 # .device/ holds the embedded student stored in float16 (half the size; training keeps
 # float32 master weights) and the three CoNLL-2003 files. The machine there has torch,
@@ -51,7 +52,9 @@ run)
     done
     # shellcheck disable=SC2086  # SPEED is a list of options
     python bench/predict_speed.py --model ".device/models/b${settings%%:*}" --device "${DEVICE:-cuda}" \
-        --pipeline-batch 128 ${SPEED:---sentences 0 --cycle 5 --repeats 3} ;;
+        --pipeline-batch 128 ${SPEED:---sentences 0 --cycle 5 --repeats 3}
+    # the Python side alone on that machine's CPU: the ceiling of the rate above
+    python bench/predict_host.py --model .device/student ${HOST:---repeats 3} ;;
 score)
     for pred in "${2:?the folder the files came back to}"/test-b*.jsonl; do
         printf '%s: ' "$(basename "$pred")"
