@@ -8,7 +8,7 @@ import pytest
 
 from conftest import DATA
 from nerkd.core.tasks import task_of
-from nerkd.core.tasks.classify import evaluate_labels
+from nerkd.core.tasks.classify import confusion_columns, evaluate_labels
 
 ARTICLES = [
     {"id": "b1", "topic": "business", "text": "Shares in Acme rose 5% on Monday."},
@@ -39,6 +39,9 @@ def test_scores_by_hand():
     assert report["macro"]["f1"] == pytest.approx((1 / 2 + 2 / 3 + 0) / 3)
     assert report["confusion"] == {"business": {"sport": 1, "(none)": 1},
                                    "sport": {"sport": 1, "tech": 1}, "tech": {"tech": 1}}
+    # nothing was predicted business: its column of zeros stays, unanswered comes last
+    assert confusion_columns(report["confusion"]) == ["business", "sport", "tech", "(none)"]
+    assert confusion_columns({"a": {"zz": 2}, "b": {"b": 1}}) == ["a", "b", "zz"]
 
 
 def test_convert_reads_the_class_from_another_field(nerkd, tmp_path):

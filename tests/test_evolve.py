@@ -214,10 +214,20 @@ def test_bad_arguments_are_one_line_errors(nerkd, data, tiny_bert):
         missing = nerkd("evolve", "--seed-data", data / "nope.conll", "--dev", data / "dev.conll",
                         "-o", data / "run", "--base-url", server.base_url, "--model", "m")
         negative = _evolve(nerkd, server, data, tiny_bert, "--rounds", "-1")
+        (data / "raw.txt").write_text("John left Berlin .\n")
+        (data / "empty.conll").write_text("")
+        unlabelled = [nerkd("evolve", "--seed-data", data / name, "--dev", data / "dev.conll",
+                            "-o", data / "run", "--base-url", server.base_url, "--model", "m")
+                      for name in ("raw.txt", "empty.conll")]
     assert missing.exit_code == 1
     assert missing.stderr.startswith("nerkd: error:") and "nope.conll" in missing.stderr
     assert not (data / "run").exists()
     assert negative.exit_code == 2
+    for result in unlabelled:  # nothing to train the first student on
+        assert result.exit_code == 1
+        assert "no labelled records" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert not (data / "run").exists()
 
 
 def test_a_copy_with_a_word_changed_is_a_duplicate():

@@ -124,3 +124,18 @@ def test_failed_write_leaves_existing_output_untouched(tmp_path):
         write_records(records(), out)
     assert out.read_text() == "precious\n"
     assert list(tmp_path.iterdir()) == [out]
+
+
+def test_conll_output_refuses_to_mix_tagged_and_untagged_records(tmp_path):
+    """Read back, a CoNLL file takes its column count from the first token line: a tagged
+    record followed by an untagged one would write a file nerkd cannot read."""
+    from nerkd.core.records import make_record
+
+    tagged = make_record(["EU", "rejects"], ["B-ORG", "O"], id="a")
+    untagged = make_record(["Peter", "left"], id="b")
+    out = tmp_path / "mixed.conll"
+    with pytest.raises(NerkdError, match="record b: 1 CoNLL columns where the records before"):
+        write_records([tagged, make_record([], id="empty"), untagged], out, "conll")
+    assert not out.exists()
+    write_records([untagged, untagged], out, "conll")  # one layout: fine, and reads back
+    assert [r.tokens for r in read_records(out)] == [["Peter", "left"]] * 2

@@ -77,6 +77,9 @@ def evolve(
     from nerkd.core.train import TrainConfig
 
     seeds = list(read_records(seed_data))
+    if not any(r.labelled and (r.tokens or r.label is not None) for r in seeds):
+        raise fail(f"--seed-data {seed_data}: no labelled records (the first student is "
+                   "trained on them)")
     kind = kit(task_of(seeds) if task == "auto" else task)
     label_set = kind.labels(labels, seeds)
     backend = teaching.pick_backend(teacher, base_url)

@@ -28,10 +28,12 @@ def class_table(report: dict[str, Any]) -> Any:
     from rich.console import Group
     from rich.table import Table
 
+    from nerkd.core.tasks.classify import confusion_columns
+
     scores = _scores_table(f"class scores: accuracy {report['accuracy']:.4f} over "
                            f"{report['documents']} documents", "class", report["per_class"],
                            report)
-    columns = sorted({p for row in report["confusion"].values() for p in row})
+    columns = confusion_columns(report["confusion"])
     matrix = Table(title="confusion (rows: gold, columns: predicted)", title_justify="left")
     matrix.add_column("gold")
     for column in columns:

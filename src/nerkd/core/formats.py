@@ -210,12 +210,27 @@ def write_records(
 ) -> int:
     """Write records (streaming to stdout, or atomically to a file); return how many."""
     render = {"jsonl": _jsonl_line, "conll": _conll_block, "text": _text_line}[fmt]
-    count = 0
+    count, width = 0, None
     with open_output(path) as stream:
         for record in records:
+            if fmt == "conll":
+                width = _same_width(record, width)
             stream.write(render(record, scheme))
             count += 1
     return count
+
+
+def _same_width(record: Record, width: int | None) -> int | None:
+    """The CoNLL column count so far, checked against ``record``'s: a file is read back
+    with the column count of its first token line, so one file holds one layout."""
+    if not record.tokens:
+        return width
+    mine = 1 + len(record.columns[0] if record.columns else []) + (record.tags is not None)
+    if width is None or mine == width:
+        return mine
+    raise NerkdError(f"record {record.id}: {mine} CoNLL columns where the records before it "
+                     f"have {width} (tagged and untagged records mixed?); CoNLL needs one "
+                     "layout per file: write JSONL instead (--to jsonl)")
 
 
 def _jsonl_line(record: Record, scheme: Scheme) -> str:

@@ -96,11 +96,13 @@ def eval_plot(report: Mapping[str, Any], path: str | Path) -> None:
 
 def confusion_plot(report: Mapping[str, Any], path: str | Path) -> None:
     """Per-class precision/recall/F1 bars (left) and the confusion matrix (right)."""
+    from nerkd.core.tasks.classify import confusion_columns
+
     drawing, (scores, matrix) = figure(1, 2, size=(11, 4.5))
     _score_bars(scores, report["per_class"], report["micro"],
                 f"class scores (accuracy {report['accuracy']:.3f})")
     gold = list(report["confusion"])
-    predicted = sorted({p for row in report["confusion"].values() for p in row})
+    predicted = confusion_columns(report["confusion"])
     counts = [[report["confusion"][g].get(p, 0) for p in predicted] for g in gold]
     matrix.imshow(counts, cmap="Blues")
     for i, row in enumerate(counts):
@@ -121,4 +123,5 @@ def _score_bars(axes: Any, rows: Mapping[str, Any], micro: Mapping[str, Any],
         positions = [i + (offset - 1) * width for i in range(len(names))]
         axes.bar(positions, [row[metric] for row in values], width, label=metric)
     axes.set(xticks=range(len(names)), xticklabels=names, ylim=(0, 1.05), title=title)
+    axes.tick_params(axis="x", labelrotation=30)  # class names are long enough to collide
     axes.legend(fontsize="small")

@@ -20,7 +20,7 @@ import hashlib
 import itertools
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,6 +155,15 @@ def _named_class(answer: str) -> str | None:
                     return value[key].strip()
     bare = answer.strip().strip('"').strip()
     return bare if bare and "\n" not in bare and len(bare) <= 60 else None
+
+
+def confusion_columns(confusion: Mapping[str, Mapping[str, int]]) -> list[str]:
+    """The predicted-class columns of a confusion matrix: every gold class, in row order,
+    even one nothing was predicted as (its column of zeros is the finding), then any other
+    class predicted, and documents left without a class last."""
+    found = {p for row in confusion.values() for p in row}
+    extra = sorted(found - set(confusion) - {UNANSWERED})
+    return [*confusion, *extra, *([UNANSWERED] if UNANSWERED in found else [])]
 
 
 def evaluate_labels(gold: Sequence[str], predicted: Sequence[str | None]) -> dict[str, Any]:
