@@ -346,15 +346,16 @@ def test_cli_reads_silver_from_stdin_and_weights_by_confidence(nerkd, inputs):
     assert weights == [0.6, 0.7, 0.8]
 
 
-def test_show_prints_a_table_and_no_plan(nerkd, inputs, tmp_path):
+def test_show_prints_a_table_instead_of_the_plan_on_stdout(nerkd, inputs, tmp_path):
     gold, silver = inputs
+    args = ["blend", "--gold", gold, "--silver", silver, "--schedule", "linear", "--epochs", "3"]
     out = tmp_path / "plan.jsonl"
-    result = nerkd("blend", "--gold", gold, "--silver", silver, "--schedule", "linear",
-                   "--epochs", "3", "--show", "-o", out)
-    assert result.exit_code == 0
-    assert "s(e)" in result.stdout and "0.500" in result.stdout
-    assert not any(line.lstrip().startswith("{") for line in result.stdout.splitlines())
-    assert not out.exists()
+    shown, also_written = nerkd(*args, "--show"), nerkd(*args, "--show", "-o", out)
+    for result in (shown, also_written):
+        assert result.exit_code == 0
+        assert "s(e)" in result.stdout and "0.500" in result.stdout
+        assert not any(line.lstrip().startswith("{") for line in result.stdout.splitlines())
+    assert out.read_text() == nerkd(*args).stdout  # -o FILE still gets the plan
 
 
 def test_plot_writes_a_png_and_no_plan(nerkd, inputs, tmp_path):
@@ -378,17 +379,17 @@ def test_cli_custom_table_error_has_file_and_line(nerkd, inputs, tmp_path):
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--schedule", "concat"], "--epochs is required"),
-    (["--gold", "missing.jsonl", "--epochs", "2"], "missing.jsonl: cannot open"),
-    (["--epochs", "2"], "give --gold, --silver or both"),
+@pytest.mark.parametrize(("args", "message", "code"), [
+    (["--schedule", "concat"], "--epochs is required", 2),  # an option missing: usage
+    (["--gold", "missing.jsonl", "--epochs", "2"], "missing.jsonl: cannot open", 1),
+    (["--epochs", "2"], "give --gold, --silver or both", 1),
 ])
-def test_cli_errors_are_one_line(nerkd, inputs, args, message):
+def test_cli_errors_are_one_line(nerkd, inputs, args, message, code):
     gold, silver = inputs
     if "--gold" not in args and message != "give --gold, --silver or both":
         args = ["--gold", str(gold), "--silver", str(silver), *args]
     result = nerkd("blend", *args)
-    assert result.exit_code == 1
+    assert result.exit_code == code
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 
 import pytest
 
@@ -61,6 +62,11 @@ def test_saved_model_loads_in_plain_transformers_with_same_predictions(tiny_bert
     from nerkd.core.tags import to_iob2
 
     assert load_tagger(str(tmp_path / "model")).tag([sentence]) == [to_iob2(expected)]
+    # a model is for sharing: every file as readable as a plain open makes it (not 0600)
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {f.name: f.stat().st_mode & 0o777 for f in (tmp_path / "model").iterdir()}
+    assert set(modes.values()) == {0o666 & ~umask}, modes
 
 
 def test_a_plan_trains_each_epoch_on_exactly_its_records(tiny_bert, tmp_path):

@@ -43,9 +43,10 @@ MinConfidenceOpt = Annotated[float | None, typer.Option(
 WeightOpt = Annotated[bool, flag(
     "--weight-by-confidence", "Weight each silver record's loss by that confidence.")]
 ShowOpt = Annotated[bool, flag(
-    "--show", "Print a per-epoch table instead of the plan.")]
+    "--show", "Print a per-epoch table (the plan itself is then written only to -o FILE).")]
 PlotOpt = Annotated[str | None, typer.Option(
-    "--plot", help="Draw s(e), g(e) and counts per epoch to this PNG instead of the plan.")]
+    "--plot", help="Draw s(e), g(e) and counts per epoch to this PNG (the plan itself is then "
+    "written only to -o FILE).")]
 
 
 def blend(
@@ -94,6 +95,8 @@ def blend(
         schedule, switch=switch, variant=variant, steepness=steepness, centre=centre,
         power=power, gold_fraction=gold_fraction, table=table,
     )
+    if epochs is None and plan_schedule.length is None:  # a missing option: exit 2
+        raise typer.BadParameter(f"--epochs is required with --schedule {plan_schedule.name}")
     plan, stats = core.blend_plan(
         *core.read_pools(gold, silver), plan_schedule, epochs, seed, min_confidence,
         weight_by_confidence,
@@ -104,7 +107,7 @@ def blend(
         Console(highlight=False).print(epoch_table(stats))
     if plot:
         core.plot_schedule(stats, plot)
-    if not (show or plot):
+    if output != "-" or not (show or plot):  # stdout holds one thing: the table or the plan
         write_records(plan, output, "jsonl")
     info(stats.summary())
 

@@ -152,7 +152,7 @@ def _atomic(target: Path, binary: bool) -> Iterator[IO[Any]]:
     try:
         with _stream(os.fdopen(fd, "wb"), target, binary) as stream:
             yield stream
-        os.chmod(temp, 0o666 & ~_umask())
+        as_created(temp)
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -220,6 +220,13 @@ def check_creatable(path: str | Path) -> None:
         if error.errno == errno.ENOENT and folder != target.parent:
             reason = f"cannot create folder {target.parent}"
         raise NerkdError(f"cannot write {path}: {reason}") from None
+
+
+def as_created(path: str | Path) -> None:
+    """Give a file the mode a plain ``open`` would have (0666 less the umask): temporary
+    files, and safetensors' own writes, are private (0600), which would lock others out of
+    an output or a model directory meant to be shared."""
+    os.chmod(path, 0o666 & ~_umask())
 
 
 def _umask() -> int:

@@ -24,7 +24,7 @@ from typing import Any
 
 from nerkd.core.encoding import collate, length_batches
 from nerkd.core.errors import NerkdError
-from nerkd.core.io import check_creatable
+from nerkd.core.io import as_created, check_creatable
 from nerkd.core.plan import epochs_of_plan, is_plan
 from nerkd.core.records import Record
 from nerkd.core.student import (
@@ -431,6 +431,9 @@ def _save_model(output: Path, work: Path, network: Any, tokenizer: Any,
     network.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
     (staging / "nerkd.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    for written in staging.iterdir():
+        if written.is_file():
+            as_created(written)
     check_model_output(output, force)  # again: something may have appeared there while we trained
     _replace_dir(staging, output, work / "replaced")
     shutil.rmtree(work, ignore_errors=True)
