@@ -161,6 +161,26 @@ def test_token_budget_stops_cleanly_with_valid_partial_output(nerkd, tmp_path):
     assert [r["text"] for r in records] == texts[: len(records)]
 
 
+def test_a_budget_holds_with_many_calls_in_flight(nerkd, tmp_path):
+    """Concurrent calls may not carry a run past its budget: before the first answer one
+    call goes alone, then each call on its way counts as the costliest one so far."""
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(f"Item {i}: {TEXTS[i % 4]}" for i in range(20)) + "\n")
+    report = tmp_path / "report.json"
+    with FakeOpenAI(latency=0.05) as server:
+        result = nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
+                       "--concurrency", "8", "--max-tokens", "1000", "--report", report)
+        tiny = nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
+                     "--concurrency", "8", "--max-tokens", "50",
+                     "--call-log", tmp_path / "other.sqlite")
+    assert result.exit_code == 3, result.stderr
+    spent = json.loads(report.read_text())
+    assert spent["prompt_tokens"] + spent["completion_tokens"] <= 1000
+    assert 1 < len(result.jsonl()) < 20
+    assert tiny.exit_code == 3  # one call already spends more than 50: it stops after it
+    assert len(tiny.jsonl()) == 1
+
+
 def test_a_rerun_after_a_budget_stop_makes_progress(nerkd, tmp_path):
     """Budgets count what this run spends: answers from the call log are free."""
     source = tmp_path / "in.txt"

@@ -77,11 +77,11 @@ def evolve(
     from nerkd.core.train import TrainConfig
 
     seeds = list(read_records(seed_data))
+    kind = kit(task_of(seeds) if task == "auto" else task)
+    label_set = kind.labels(labels, seeds)
     if not any(r.labelled and (r.tokens or r.label is not None) for r in seeds):
         raise fail(f"--seed-data {seed_data}: no labelled records (the first student is "
                    "trained on them)")
-    kind = kit(task_of(seeds) if task == "auto" else task)
-    label_set = kind.labels(labels, seeds)
     backend = teaching.pick_backend(teacher, base_url)
     teaching.check_teacher_fits(kind, backend)
     if pool is None and backend in teaching.MODEL_BACKENDS:

@@ -3,7 +3,8 @@
 Every answer is looked up in the call log first (so a re-run pays only for what was never
 answered) and written there after; an identical request already in flight is awaited, not
 repeated; transient failures are retried with exponential backoff and full jitter, never
-sooner than a Retry-After; token and cost budgets are checked before every request.
+sooner than a Retry-After; token and cost budgets are checked before every request, counting
+what the calls on their way may still spend.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ class Caller:
         self._inflight: dict[str, asyncio.Future[str]] = {}
         self._calls: set[asyncio.Task[str]] = set()
         self._gate = asyncio.Semaphore(options.concurrency)
+        self._first: asyncio.Event | None = None  # set once a budgeted run's first call ends
+        self._sent = 0  # requests on their way (inside the gate, not yet answered)
+        self._largest = (0, 0.0)  # the tokens and cost of this run's costliest call so far
 
     async def ask(self, messages: list[dict[str, str]], params: dict[str, Any]) -> str:
         """The answer to one request. ``params`` holds ``temperature``, ``max_tokens``,
@@ -109,11 +113,15 @@ class Caller:
         if loop is not self._loop:
             self._loop, self._inflight, self._calls = loop, {}, set()
             self._gate = asyncio.Semaphore(self.options.concurrency)
+            self._first, self._sent = asyncio.Event(), 0
 
     async def _call(self, key: str, messages: list[dict[str, str]],
                     params: dict[str, Any]) -> str:
         started = time.perf_counter()
-        completion = await self._with_retries(messages, params)
+        try:
+            completion = await self._with_retries(messages, params)
+        finally:
+            self._first.set()  # answered or failed: the first call has told what it can
         self.log.put(key, self.teacher.backend, self.teacher.model,
                      {"messages": messages, "params": params}, [completion.answer],
                      completion.prompt_tokens, completion.completion_tokens,
@@ -127,12 +135,18 @@ class Caller:
         failures = 0
         while True:
             try:
+                if self._budgeted and self._sent and not self._first.is_set():
+                    await self._first.wait()  # a call's size is unknown until one ends
                 async with self._gate:
                     self._check_budget()  # here, so queued requests see earlier answers
-                    return await self.teacher.complete(
-                        messages, temperature=params["temperature"],
-                        max_tokens=params["max_tokens"], schema=params.get("schema"),
-                        seed=params["seed"] + params.get("attempt", 0))
+                    self._sent += 1
+                    try:
+                        return await self.teacher.complete(
+                            messages, temperature=params["temperature"],
+                            max_tokens=params["max_tokens"], schema=params.get("schema"),
+                            seed=params["seed"] + params.get("attempt", 0))
+                    finally:
+                        self._sent -= 1
             except Retryable as error:
                 failures += 1
                 limit = self.options.connect_retries if error.connection else self.options.retries
@@ -151,17 +165,31 @@ class Caller:
         return max(retry_after or 0.0, self._rng.uniform(0, backoff))
 
     def _count_tokens(self, prompt_tokens: int, completion_tokens: int) -> None:
+        options = self.options
         self.stats.prompt_tokens += prompt_tokens
         self.stats.completion_tokens += completion_tokens
-        self.stats.cost = (self.stats.prompt_tokens * self.options.price_in
-                           + self.stats.completion_tokens * self.options.price_out) / 1e6
+        self.stats.cost = (self.stats.prompt_tokens * options.price_in
+                           + self.stats.completion_tokens * options.price_out) / 1e6
+        cost = (prompt_tokens * options.price_in + completion_tokens * options.price_out) / 1e6
+        self._largest = (max(self._largest[0], prompt_tokens + completion_tokens),
+                         max(self._largest[1], cost))
+
+    @property
+    def _budgeted(self) -> bool:
+        return self.options.max_tokens is not None or self.options.max_cost is not None
 
     def _check_budget(self) -> None:
+        """Stop before a request that could take the run past a budget: every call on its
+        way, and this one, may spend as much as the costliest call so far (before the
+        first answer, only one call goes out). With --concurrency 32 the old rule, spent
+        below the budget, let 32 calls past it."""
         options, stats = self.options, self.stats
-        if options.max_tokens is not None and (
-                stats.prompt_tokens + stats.completion_tokens >= options.max_tokens):
+        coming = self._sent + 1
+        tokens = stats.prompt_tokens + stats.completion_tokens + coming * self._largest[0]
+        if options.max_tokens is not None and tokens >= options.max_tokens:
             stats.stopped = f"token budget of {options.max_tokens} reached"
-        elif options.max_cost is not None and stats.cost >= options.max_cost:
+        elif options.max_cost is not None and (
+                stats.cost + coming * self._largest[1] >= options.max_cost):
             stats.stopped = f"cost budget of {options.max_cost} reached"
         if stats.stopped:
             raise BudgetReached(stats.stopped)
