@@ -282,8 +282,8 @@ def test_a_run_that_annotated_nothing_fails(nerkd, tmp_path):
     assert accepting_any_share.exit_code == 1  # nothing at all is never a success
     empty = nerkd("annotate", "--base-url", "http://127.0.0.1:9/v1", "--model", "m", input="")
     assert empty.exit_code == 1 and empty.stdout == ""
-    assert empty.stderr.strip().splitlines()[-1] == (
-        "nerkd: error: no records to annotate: the input is empty")
+    assert empty.stderr.strip().splitlines() == [  # one line, no summary of nothing
+        "nerkd: error: no records to annotate: the input is empty"]
 
 
 def test_min_annotated_counts_only_the_records_to_annotate(nerkd, tmp_path):

@@ -149,7 +149,13 @@ def test_readers_give_records_that_round_trip_or_a_located_error(tmp_path, data,
     CASES["records"] += 1
     for fmt in ("jsonl", "conll"):
         out = tmp_path / f"out.{fmt}"
-        write_records(records, out, fmt)
+        try:
+            write_records(records, out, fmt)
+        except NerkdError as error:  # tagged and untagged records cannot share a CoNLL file
+            assert fmt == "conll" and "one layout per file" in str(error), str(error)
+            assert not out.exists()
+            CASES["mixed CoNLL layouts"] += 1
+            continue
         back = list(read_records(out, fmt))
         if fmt == "jsonl":
             assert [r.to_json() for r in back] == [r.to_json() for r in records]

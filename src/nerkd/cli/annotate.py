@@ -122,6 +122,8 @@ def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,
     if report:
         with open_output(report) as stream:
             stream.write(json.dumps(stats, indent=2) + "\n")
+    if stats["records"] == 0:  # most often a wrong path or an upstream step that failed
+        raise fail("no records to annotate: the input is empty")
     info(_summary(stats, what))
     failed = stats["failed"]
     first = f"{failed[0]['id']}: {failed[0]['reason']}" if failed else ""
@@ -132,8 +134,6 @@ def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,
              "and a re-run resumes from the call log")
         raise typer.Exit(teaching.EXIT_BUDGET)
     annotated, wanted = stats["annotated"], stats["annotated"] + len(failed)
-    if stats["records"] == 0:  # most often a wrong path or an upstream step that failed
-        raise fail("no records to annotate: the input is empty")
     if failed and annotated == 0:
         raise fail(f"no record annotated: all {wanted} failed (first: {first}); "
                    "the output is empty")
