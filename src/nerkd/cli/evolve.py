@@ -72,6 +72,7 @@ def evolve(
     from nerkd.core.errors import NerkdError
     from nerkd.core.evolve import EvolveOptions, Evolver
     from nerkd.core.formats import read_records
+    from nerkd.core.records import require_labels
     from nerkd.core.student import resolve_model
     from nerkd.core.tasks import task_of
     from nerkd.core.train import TrainConfig
@@ -79,9 +80,7 @@ def evolve(
     seeds = list(read_records(seed_data))
     kind = kit(task_of(seeds) if task == "auto" else task)
     label_set = kind.labels(labels, seeds)
-    if not any(r.labelled and (r.tokens or r.label is not None) for r in seeds):
-        raise fail(f"--seed-data {seed_data}: no labelled records (the first student is "
-                   "trained on them)")
+    require_labels(seeds, f"--seed-data {seed_data}", "the first student is trained on them")
     backend = teaching.pick_backend(teacher, base_url)
     teaching.check_teacher_fits(kind, backend)
     if pool is None and backend in teaching.MODEL_BACKENDS:

@@ -92,11 +92,12 @@ def make_record(
     return record.with_tags(tags) if tags is not None else record
 
 
-def require_labels(records: Sequence[Record], what: str) -> None:
-    """Scoring needs gold: fail before any work when ``records`` carry no tags (or, being
-    documents, no classes) at all."""
+def require_labels(records: Sequence[Record], what: str,
+                   why: str = "scoring needs gold tags") -> None:
+    """Fail before any work when ``records`` carry no tags (or, being documents, no
+    classes) at all; ``why`` they are needed ends the message."""
     if not any((r.tags is not None and r.tokens) or r.label is not None for r in records):
-        raise NerkdError(f"{what}: no labelled records (scoring needs gold tags)")
+        raise NerkdError(f"{what}: no labelled records ({why})")
 
 
 def record_from_json(obj: Any, tokenize: Tokenizer | None = None,
