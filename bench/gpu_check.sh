@@ -38,23 +38,38 @@ AutoTokenizer.from_pretrained(source).save_pretrained(".device/student")
 PY
     du -sh .device ;;
 run)
-    out=${OUT:-out}; mkdir -p "$out"; nvidia-smi --query-gpu=name --format=csv,noheader || true
-    # batch:lr pairs; 16:1e-4 is the CPU default, the others scale lr with sqrt(batch)
-    settings=${SETTINGS:-16:1e-4 64:2e-4 128:3e-4}
-    for setting in $settings; do
-        batch=${setting%%:*} lr=${setting##*:}
+    out=${OUT:-out}; mkdir -p "$out"
+    exec > >(tee -a "$out/log.txt") 2>&1  # what a timeout cuts short still comes back
+    nvidia-smi --query-gpu=name --format=csv,noheader || true
+    dev=${DEVICE:-cuda}
+    # batch:lr pairs; 16:1e-4 is the CPU default, the others scale lr about with sqrt(batch).
+    # The first is timed for prediction too; each step may fail without stopping the rest.
+    settings=${SETTINGS:-64:2e-4 32:1.5e-4 128:4e-4 64:3e-4 16:1e-4}
+    train_one() {
+        local batch=${1%%:*} lr=${1##*:}
         nerkd train "${TRAIN:-.device/conll2003/train.txt}" --model .device/student \
-            --epochs 3 --batch-size "$batch" --lr "$lr" --device "${DEVICE:-cuda}" --seed 0 \
-            -o ".device/models/b$batch" --force --log "$out/train-b$batch.jsonl" > /dev/null
-        nerkd predict .device/conll2003/test.txt --model ".device/models/b$batch" --device "${DEVICE:-cuda}" \
-            -o "$out/test-b$batch.jsonl"
-        echo "batch $batch, lr $lr: training loop $(loop_seconds "$out/train-b$batch.jsonl") s"
-    done
-    # shellcheck disable=SC2086  # SPEED is a list of options
-    python bench/predict_speed.py --model ".device/models/b${settings%%:*}" --device "${DEVICE:-cuda}" \
-        --pipeline-batch 128 ${SPEED:---sentences 0 --cycle 5 --repeats 3}
+            --epochs 3 --batch-size "$batch" --lr "$lr" --device "$dev" --seed 0 \
+            -o ".device/models/b$batch-$lr" --force --log "$out/train-b$batch-$lr.jsonl" > /dev/null &&
+        nerkd predict .device/conll2003/test.txt --model ".device/models/b$batch-$lr" --device "$dev" \
+            -o "$out/test-b$batch-$lr.jsonl" &&
+        echo "batch $batch, lr $lr: training loop $(loop_seconds "$out/train-b$batch-$lr.jsonl") s"
+    }
+    first=${settings%% *}
+    train_one "$first" || echo "FAILED: train $first"
+    model=".device/models/b${first%%:*}-${first##*:}"
+    # shellcheck disable=SC2086  # SPEED and HOST are lists of options
+    python bench/predict_speed.py --model "$model" --device "$dev" \
+        --pipeline-batch 128 ${SPEED:---sentences 0 --cycle 5 --repeats 3} || echo "FAILED: predict_speed"
     # the Python side alone on that machine's CPU: the ceiling of the rate above
-    python bench/predict_host.py --model .device/student ${HOST:---repeats 3} ;;
+    python bench/predict_host.py --model .device/student ${HOST:---repeats 3} || echo "FAILED: predict_host"
+    # the command itself, reading CoNLL and writing JSONL, on test x 5
+    for _ in 1 2 3 4 5; do cat .device/conll2003/test.txt; done > .device/test5.txt
+    TIMEFORMAT="nerkd predict on test x 5, the whole command: %R s"
+    for _ in 1 2 3; do
+        time nerkd --quiet predict .device/test5.txt --model "$model" --device "$dev" \
+            -o .device/test5.jsonl || echo "FAILED: predict command"
+    done
+    for setting in ${settings#"$first"}; do train_one "$setting" || echo "FAILED: train $setting"; done ;;
 score)
     for pred in "${2:?the folder the files came back to}"/test-b*.jsonl; do
         printf '%s: ' "$(basename "$pred")"
