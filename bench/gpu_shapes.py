@@ -1,0 +1,89 @@
+"""Why a cold run on a GPU is slow: each variant in a fresh process trains the student
+2 epochs at batch 64 on the first --sentences of CoNLL-2003 train (epoch 0 meets each batch
+shape for the first time, epoch 1 mostly meets them again), then tags test x 5 twice with a
+fresh tagger (cold, then warm). The variants: PyTorch's default attention backends, cuDNN's
+attention switched off (it builds a graph per new shape), batches padded to a multiple of
+16 subwords (fewer shapes), and both.
+
+    python bench/gpu_shapes.py [--sentences 6000] [--variants nocudnn pad16 default both]
+        [--device cuda] [--model .device/student]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+
+VARIANTS = ("nocudnn", "pad16", "default", "both")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sentences", type=int, default=6000)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--model", default=".device/student")
+    parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_measure(args.child, args.sentences, args.model, args.device)))
+        return
+    for variant in args.variants:
+        done = subprocess.run([sys.executable, __file__, "--child", variant,
+                               "--sentences", str(args.sentences), "--model", args.model,
+                               "--device", args.device],
+                              capture_output=True, text=True)
+        result = done.stdout.strip().splitlines()[-1] if done.returncode == 0 else \
+            f"failed: {done.stderr.strip().splitlines()[-1:]}"
+        print(f"{variant:>8}: {result}", flush=True)
+
+
+def _measure(variant: str, sentences: int, model: str, device: str) -> dict:
+    import torch
+    from common import conll
+
+    from nerkd.core.predict import load_tagger
+    from nerkd.core.train import EpochEnd, TrainConfig, train
+
+    if variant in ("nocudnn", "both"):
+        torch.backends.cuda.enable_cudnn_sdp(False)
+    if variant in ("pad16", "both"):
+        _pad_to(16)
+    output = tempfile.mkdtemp()
+    config = TrainConfig(model=model, epochs=2, batch_size=64, lr=2e-4, device=device,
+                         seed=0)
+    events = list(train(conll("train", sentences), config, output, force=True))
+    epochs = [round(e.seconds, 2) for e in events if isinstance(e, EpochEnd)]
+    tagger = load_tagger(output, device)
+    words = [r.tokens for r in conll("test") if r.tokens] * 5
+    tags = []
+    for _ in range(2):
+        start = time.perf_counter()
+        tagger.tag(words)
+        tags.append(round(time.perf_counter() - start, 2))
+    return {"train epochs s": epochs, "tag test x5 s (cold, warm)": tags}
+
+
+def _pad_to(multiple: int) -> None:
+    """Every collated batch padded on to a multiple of ``multiple`` subwords."""
+    import torch.nn.functional as F
+
+    import nerkd.core.predict as predict
+    import nerkd.core.train as train
+    from nerkd.core.encoding import IGNORE, collate
+
+    def collate_padded(rows, pad_id, labels=None):
+        batch = collate(rows, pad_id, labels)
+        extra = -batch["input_ids"].shape[1] % multiple
+        fills = {"input_ids": pad_id, "attention_mask": 0, "labels": IGNORE}
+        return {k: F.pad(v, (0, extra), value=fills[k]) for k, v in batch.items()}
+
+    predict.collate = train.collate = collate_padded
+
+
+if __name__ == "__main__":
+    main()
