@@ -185,6 +185,8 @@ def test_train_and_predict_commands(nerkd, tiny_bert, tmp_path, fixtures):
     assert json.loads(result.stdout)["output"] == str(tmp_path / "m")
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert log[-1]["event"] == "done" and log[0]["event"] == "step"
+    card = json.loads((tmp_path / "m" / "nerkd.json").read_text())["config"]
+    assert (card["batch_size"], card["lr"]) == (16, 1e-4)  # the CPU's defaults, as set
     predicted = nerkd("predict", "-m", tmp_path / "m", "--from", "text",
                       input="Peter said hello. John left in Paris.\n")
     assert predicted.exit_code == 0, predicted.stderr
@@ -290,3 +292,39 @@ def test_cpu_threads_follow_a_count_in_omp_num_threads(monkeypatch, value, expec
         assert torch.get_num_threads() == (expected or usable_cpus())
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(("device", "given", "expected"), [
+    ("cpu", (None, None), (16, 1e-4)),
+    ("cuda", (None, None), (32, 1.5e-4)),
+    ("cuda", (8, 0.0), (8, 0.0)),  # what was asked wins, a zero rate included
+    ("mps", (None, 2e-5), (16, 2e-5)),  # another device: the CPU's defaults
+])
+def test_unset_batch_size_and_lr_take_the_device_defaults(device, given, expected):
+    from nerkd.core.train import _fill_step_defaults
+
+    config = TrainConfig(model="", batch_size=given[0], lr=given[1])
+    _fill_step_defaults(config, device)
+    assert (config.batch_size, config.lr) == expected
+
+
+def test_forward_passes_on_cuda_avoid_cudnn_attention():
+    """cuDNN's attention builds a graph per batch shape: a cold epoch ran 6x slower on an
+    H200. The switches are process flags, so this holds without a GPU."""
+    import warnings
+
+    import torch
+
+    from nerkd.core.student import forward_mode
+
+    before = torch.backends.cuda.cudnn_sdp_enabled()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # autocast on a machine without CUDA says so
+        with forward_mode(torch.device("cuda")):
+            assert not torch.backends.cuda.cudnn_sdp_enabled()
+            assert torch.backends.cuda.flash_sdp_enabled()
+            assert torch.backends.cuda.mem_efficient_sdp_enabled()
+    assert torch.backends.cuda.cudnn_sdp_enabled() == before
+    with forward_mode(torch.device("cpu")):
+        assert not torch.is_autocast_enabled("cpu")
+        assert torch.backends.cuda.cudnn_sdp_enabled() == before

@@ -17,7 +17,7 @@ from nerkd.core.encoding import (
 )
 from nerkd.core.gcpause import paused_gc
 from nerkd.core.records import Record
-from nerkd.core.student import autocast_for, window_limit
+from nerkd.core.student import forward_mode, window_limit
 from nerkd.core.tags import to_iob2
 
 # Subwords per forward pass (padding included) unless --batch-size fixes a window count:
@@ -74,7 +74,7 @@ class Tagger:
             return
         best, words, counts = [], [], []
         self.network.eval()
-        with torch.inference_mode(), autocast_for(self.device):
+        with torch.inference_mode(), forward_mode(self.device):
             for batch in batches:
                 rows = [windows[i] for i in batch]
                 inputs = collate([w.input_ids for w in rows], self.tokenizer.pad_token_id)
@@ -119,7 +119,7 @@ def pooled_vectors(network: Any, rows: Sequence[list[int]], items: Sequence[int]
 
     total = torch.zeros(count, network.config.hidden_size)
     network.eval()
-    with torch.inference_mode(), autocast_for(device):
+    with torch.inference_mode(), forward_mode(device):
         for batch in length_batches([len(row) for row in rows], batch_size):
             inputs = collate([rows[i] for i in batch], pad_id)
             inputs = {k: v.to(device) for k, v in inputs.items()}

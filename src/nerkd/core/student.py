@@ -10,7 +10,8 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -118,12 +119,23 @@ def window_limit(network: Any, wanted: int) -> int:
     return min(wanted, limit)
 
 
-def autocast_for(device: Any) -> Any:
-    """The precision every forward pass runs in: bfloat16 autocast on CUDA (over float32
-    weights, so a float16 checkpoint cannot overflow), plain float32 elsewhere."""
+@contextmanager
+def forward_mode(device: Any) -> Iterator[None]:
+    """How every forward pass runs. On CUDA: bfloat16 autocast (over float32 weights, so a
+    float16 checkpoint cannot overflow) and any attention kernel but cuDNN's, which PyTorch
+    prefers on recent cards and which builds a graph for each new batch shape (on an H200
+    that made a cold training epoch 6x and a cold tagging call 10x slower; see
+    bench/README.md). Elsewhere plain float32."""
     import torch
 
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    if device.type != "cuda":
+        yield
+        return
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    kernels = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
+    with torch.autocast("cuda", dtype=torch.bfloat16), sdpa_kernel(kernels):
+        yield
 
 
 def trained_max_length(model: str, default: int = 256) -> int:

@@ -315,13 +315,13 @@ class Classifier:
 
         from nerkd.core.encoding import collate
         from nerkd.core.predict import inference_batches, on_device
-        from nerkd.core.student import autocast_for
+        from nerkd.core.student import forward_mode
 
         ids = first_windows(self.tokenizer, texts, self.max_length)
         batches = inference_batches([len(row) for row in ids], self.device, self.batch_size)
         best = []
         self.network.eval()
-        with torch.inference_mode(), autocast_for(self.device):
+        with torch.inference_mode(), forward_mode(self.device):
             for batch in batches:
                 inputs = collate([ids[i] for i in batch], self.tokenizer.pad_token_id)
                 best.append(self.network(**on_device(inputs, self.device)).logits.argmax(-1))
