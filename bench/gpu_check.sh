@@ -8,7 +8,8 @@
 #   bash bench/gpu_check.sh score DIR      # here: test F1 of the predictions that came back
 #
 # A dry run here (small and slow, to check the script): DEVICE=cpu TRAIN=small.conll
-# SETTINGS=16:1e-4 SPEED="--sentences 50 --repeats 1" HOST="--cycle 1 --repeats 1" OUT=/tmp/out \
+# SETTINGS=default SPEED="--sentences 50 --repeats 1" HOST="--cycle 1 --repeats 1" \
+# SHAPES="--sentences 100 --cycle 1 --variants nerkd cudnn" COMMAND_RUNS= OUT=/tmp/out \
 #     bash bench/gpu_check.sh run
 #
 # .device/ holds the embedded student stored in float16 (half the size; training keeps
@@ -42,21 +43,22 @@ run)
     exec > >(tee -a "$out/log.txt") 2>&1  # what a timeout cuts short still comes back
     nvidia-smi --query-gpu=name --format=csv,noheader || true
     dev=${DEVICE:-cuda}
-    # batch:lr pairs; 16:1e-4 is the CPU default, the others scale lr about with sqrt(batch).
+    # batch:lr pairs; "default" trains with the CUDA defaults (32:1.5e-4), 16:1e-4 is the CPU's.
     # The first is timed for prediction too; each step may fail without stopping the rest.
-    settings=${SETTINGS:-64:2e-4 32:1.5e-4 128:4e-4 64:3e-4 16:1e-4}
+    settings=${SETTINGS:-default 16:1e-4}
     train_one() {
-        local batch=${1%%:*} lr=${1##*:}
+        local name=b${1/:/-} options=(--batch-size "${1%%:*}" --lr "${1##*:}")
+        [ "$1" = default ] && options=()
         nerkd train "${TRAIN:-.device/conll2003/train.txt}" --model .device/student \
-            --epochs 3 --batch-size "$batch" --lr "$lr" --device "$dev" --seed 0 \
-            -o ".device/models/b$batch-$lr" --force --log "$out/train-b$batch-$lr.jsonl" > /dev/null &&
-        nerkd predict .device/conll2003/test.txt --model ".device/models/b$batch-$lr" --device "$dev" \
-            -o "$out/test-b$batch-$lr.jsonl" &&
-        echo "batch $batch, lr $lr: training loop $(loop_seconds "$out/train-b$batch-$lr.jsonl") s"
+            --epochs 3 "${options[@]}" --device "$dev" --seed 0 \
+            -o ".device/models/$name" --force --log "$out/train-$name.jsonl" > /dev/null &&
+        nerkd predict .device/conll2003/test.txt --model ".device/models/$name" --device "$dev" \
+            -o "$out/test-$name.jsonl" &&
+        echo "$1: training loop $(loop_seconds "$out/train-$name.jsonl") s"
     }
     first=${settings%% *}
     train_one "$first" || echo "FAILED: train $first"
-    model=".device/models/b${first%%:*}-${first##*:}"
+    model=".device/models/b${first/:/-}"
     # shellcheck disable=SC2086  # SPEED and HOST are lists of options
     python bench/predict_speed.py --model "$model" --device "$dev" \
         --pipeline-batch 128 ${SPEED:---sentences 0 --cycle 5 --repeats 3} || echo "FAILED: predict_speed"
@@ -65,11 +67,13 @@ run)
     # the command itself, reading CoNLL and writing JSONL, on test x 5
     for _ in 1 2 3 4 5; do cat .device/conll2003/test.txt; done > .device/test5.txt
     TIMEFORMAT="nerkd predict on test x 5, the whole command: %R s"
-    for _ in 1 2 3; do
+    for _ in ${COMMAND_RUNS-1 2 3}; do
         time nerkd --quiet predict .device/test5.txt --model "$model" --device "$dev" \
             -o .device/test5.jsonl || echo "FAILED: predict command"
     done
-    for setting in ${settings#"$first"}; do train_one "$setting" || echo "FAILED: train $setting"; done ;;
+    for setting in ${settings#"$first"}; do train_one "$setting" || echo "FAILED: train $setting"; done
+    # a cold start's cost per new batch shape: shipped attention vs cuDNN's, padding to 16
+    python bench/gpu_shapes.py --device "$dev" ${SHAPES:-} || echo "FAILED: gpu_shapes" ;;
 score)
     for pred in "${2:?the folder the files came back to}"/test-b*.jsonl; do
         printf '%s: ' "$(basename "$pred")"
