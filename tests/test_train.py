@@ -301,11 +301,36 @@ def test_cpu_threads_follow_a_count_in_omp_num_threads(monkeypatch, value, expec
     ("mps", (None, 2e-5), (16, 2e-5)),  # another device: the CPU's defaults
 ])
 def test_unset_batch_size_and_lr_take_the_device_defaults(device, given, expected):
-    from nerkd.core.train import _fill_step_defaults
+    from nerkd.core.train import _fill_step_settings
 
     config = TrainConfig(model="", batch_size=given[0], lr=given[1])
-    _fill_step_defaults(config, device)
+    _fill_step_settings(config, device, None)
     assert (config.batch_size, config.lr) == expected
+
+
+def test_a_resume_goes_on_with_the_runs_batch_size_and_lr(tiny_bert, tmp_path):
+    """A run crashed on one device may resume on another: left unset, batch size and lr
+    are the checkpoint's, not the new device's defaults; a different one asked is refused."""
+    def config(**steps):
+        return TrainConfig(model=str(tiny_bert), epochs=2, device="cpu", **steps)
+
+    records = _sentences(24)
+    _ = list(train(records, config(batch_size=4, lr=2e-3), tmp_path / "straight"))
+    crashed = train(records, config(batch_size=4, lr=2e-3), tmp_path / "resumed")
+    for event in crashed:
+        if isinstance(event, EpochEnd):
+            next(crashed)
+            break
+    crashed.close()
+    with pytest.raises(NerkdError, match=r"^--batch-size 8: the run being resumed used 4 "):
+        list(train(records, config(batch_size=8), tmp_path / "resumed", resume=True))
+    events = list(train(records, config(), tmp_path / "resumed", resume=True))
+    card = json.loads((tmp_path / "resumed" / "nerkd.json").read_text())["config"]
+    assert (card["batch_size"], card["lr"]) == (4, 2e-3)
+    assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [1]
+    from safetensors.torch import load_file
+    a, b = (load_file(tmp_path / m / "model.safetensors") for m in ("straight", "resumed"))
+    assert all(a[k].equal(b[k]) for k in a)
 
 
 def test_forward_passes_on_cuda_avoid_cudnn_attention():

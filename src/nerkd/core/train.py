@@ -140,7 +140,8 @@ def _train(records: Sequence[Record], config: TrainConfig, task: Any, output: Pa
     _seed_everything(config.seed)
     distributed = _Distributed.from_env()
     device = distributed.device(config.device)
-    _fill_step_defaults(config, device.type)
+    work = Path(f"{output}.nerkd-work")
+    _fill_step_settings(config, device.type, _resumed_steps(work) if resume else None)
     tokenizer = load_tokenizer(config.model)
     network = load_for_training(config.model, labels, task.head).to(device)
     dtypes = {"checkpoint": stored_dtype(config.model),  # float32 master weights whatever it is
@@ -152,8 +153,8 @@ def _train(records: Sequence[Record], config: TrainConfig, task: Any, output: Pa
                           distributed) for i, e in enumerate(epochs)]
     total = sum(len(batches) for batches in per_epoch)
     optimizer, scheduler = _optimizer(network, config, total)
-    work = Path(f"{output}.nerkd-work")
     state = _RunState.start(work, resume, network, optimizer, scheduler)
+    state.steps = [config.batch_size, config.lr]
 
     def score() -> dict[str, Any] | None:
         if not dev or not distributed.is_main:
@@ -177,11 +178,28 @@ def _train(records: Sequence[Record], config: TrainConfig, task: Any, output: Pa
     distributed.close()
 
 
-def _fill_step_defaults(config: TrainConfig, device_type: str) -> None:
-    """Batch size and learning rate left unset take the device's defaults (saved as set)."""
-    batch_size, lr = STEP_DEFAULTS.get(device_type, STEP_DEFAULTS["cpu"])
-    config.batch_size = batch_size if config.batch_size is None else config.batch_size
-    config.lr = lr if config.lr is None else config.lr
+def _fill_step_settings(config: TrainConfig, device_type: str,
+                        resumed: list[Any] | None) -> None:
+    """Batch size and learning rate left unset: a resumed run's own (its batches and schedule
+    go on as they were), else the device's defaults. Asked values must match a resumed run's."""
+    fallback = resumed or STEP_DEFAULTS.get(device_type, STEP_DEFAULTS["cpu"])
+    for name, default in zip(("batch_size", "lr"), fallback, strict=True):
+        value = getattr(config, name)
+        if value is None:
+            setattr(config, name, default)
+        elif resumed and value != default:
+            raise NerkdError(f"--{name.replace('_', '-')} {value:g}: the run being resumed "
+                             f"used {default:g} (leave it out to go on with that)")
+
+
+def _resumed_steps(work: Path) -> list[Any] | None:
+    """[batch size, lr] of the checkpoint in ``work``, if it has them (restoring it reports
+    a damaged one)."""
+    try:
+        steps = json.loads((work / CHECKPOINT).read_text(encoding="utf-8"))["steps"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return steps if isinstance(steps, list) and len(steps) == 2 else None
 
 
 def _seed_everything(seed: int) -> None:
@@ -267,6 +285,7 @@ class _RunState:
         self.work = work
         self.next_epoch, self.step, self.history = 0, 0, []
         self.best_f1, self.best_epoch, self.best_weights = -1.0, -1, None
+        self.steps: list[Any] = []  # [batch size, lr]: a resume goes on with them
         self._loss_sum, self._sentences, self._started, self._seconds = 0.0, 0, 0.0, 0.0
 
     @classmethod
@@ -340,7 +359,8 @@ class _RunState:
         meta = {"tensors": name, "state": {key: getattr(self, key) for key in _SAVED},
                 "best": self.best_weights is not None,
                 "param_groups": optimizer.state_dict()["param_groups"],
-                "scheduler": scheduler.state_dict(), "random": random.getstate()}
+                "scheduler": scheduler.state_dict(), "random": random.getstate(),
+                "steps": self.steps}
         text = json.dumps(meta)
         _write_atomic(self.work / CHECKPOINT, lambda path: path.write_text(text, "utf-8"))
         for old in self.work.glob("tensors-*.safetensors"):
