@@ -29,12 +29,17 @@ def conll(split: str, limit: int | None = None) -> list:
 
 
 def median_time(run: Callable[[], object], repeats: int) -> float:
+    return statistics.median(run_times(run, repeats))
+
+
+def run_times(run: Callable[[], object], repeats: int) -> list[float]:
+    """Seconds of each of ``repeats`` runs, in order (the first is the cold one)."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
 
 
 def untrained_model(directory: Path, labels: list[str]) -> Path:
