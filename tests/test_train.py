@@ -334,7 +334,7 @@ def test_a_resume_goes_on_with_the_runs_batch_size_and_lr(tiny_bert, tmp_path):
 
 
 def test_forward_passes_on_cuda_avoid_cudnn_attention():
-    """cuDNN's attention builds a graph per batch shape: a cold epoch ran 6x slower on an
+    """cuDNN's attention builds a graph per batch shape: a cold epoch ran 5.7x slower on an
     H200. The switches are process flags, so this holds without a GPU."""
     import warnings
 

@@ -124,7 +124,7 @@ def forward_mode(device: Any) -> Iterator[None]:
     """How every forward pass runs. On CUDA: bfloat16 autocast (over float32 weights, so a
     float16 checkpoint cannot overflow) and any attention kernel but cuDNN's, which PyTorch
     prefers on recent cards and which builds a graph for each new batch shape (on an H200
-    that made a cold training epoch 6x and a cold tagging call 10x slower; see
+    that made a cold training epoch 5.7x and a cold tagging call 10x slower; see
     bench/README.md). Elsewhere plain float32."""
     import torch
 
