@@ -56,12 +56,13 @@ def _measure(variant: str, sentences: int, cycle: int, model: str, device: str) 
         _any_attention()
     if variant.endswith("pad16"):
         _pad_to(16)
-    output = tempfile.mkdtemp()
     config = TrainConfig(model=model, epochs=2, batch_size=64, lr=2e-4, device=device,
                          seed=0)
-    events = list(train(conll("train", sentences), config, output, force=True))
-    epochs = [round(e.seconds, 2) for e in events if isinstance(e, EpochEnd)]
-    tagger = load_tagger(output, device)
+    with tempfile.TemporaryDirectory() as folder:
+        output = f"{folder}/model"
+        events = list(train(conll("train", sentences), config, output))
+        epochs = [round(e.seconds, 2) for e in events if isinstance(e, EpochEnd)]
+        tagger = load_tagger(output, device)
     words = [r.tokens for r in conll("test") if r.tokens] * cycle
     tags = []
     for _ in range(2):
