@@ -91,3 +91,17 @@ def test_a_text_classifier_runs_in_int8_with_the_classes_of_torch(nerkd, text_cl
     assert "MatMulInteger" in {node.op_type for node in graph.graph.node}
     [logits] = graph.graph.output
     assert len(logits.type.tensor_type.shape.dim) == 2  # one row of class scores per text
+
+
+def test_a_cached_graph_is_all_the_int8_path_reads(nerkd, model, sentences):
+    """Once made, the graph serves without the PyTorch model being loaded (or transformers'
+    model code imported: seconds of every cold start). Weights damaged in place, with their
+    size and time kept, go unnoticed by the fingerprint, so only a path that loads them fails."""
+    onnx_tags = _tags(nerkd("predict", sentences, "--model", model, "--runtime", "onnx"))
+    weights = model / "model.safetensors"
+    stat = weights.stat()
+    weights.write_bytes(b"\0" * stat.st_size)
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert _tags(nerkd("predict", sentences, "--model", model, "--runtime", "onnx")) == onnx_tags
+    damaged = nerkd("predict", sentences, "--model", model, "--device", "cpu")
+    assert damaged.exit_code == 1 and "cannot load model" in damaged.stderr

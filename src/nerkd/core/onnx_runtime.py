@@ -15,6 +15,7 @@ import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -32,9 +33,9 @@ STAMP = "source.json"
 QUANTISATION = {"per_channel": True, "reduce_range": True}
 
 
-def int8_graph(model: Path, network: Any) -> Path:
-    """The quantised graph for ``model`` (whose loaded PyTorch ``network`` is exported when
-    no up-to-date graph exists)."""
+def int8_graph(model: Path, load_network: Callable[[], Any]) -> Path:
+    """The quantised graph for ``model``; ``load_network`` gives its PyTorch network, and
+    is called only when no up-to-date graph exists and one is exported."""
     _require_runtime()
     fingerprint = model_fingerprint(model)
     folder = _folder(model, fingerprint)
@@ -44,7 +45,7 @@ def int8_graph(model: Path, network: Any) -> Path:
         return graph
     with tempfile.TemporaryDirectory(dir=folder, prefix=".export-") as work:
         full, quantised = Path(work) / "model.onnx", Path(work) / GRAPH
-        _export(network, full)
+        _export(load_network(), full)
         _quantise(full, quantised)
         os.replace(quantised, graph)
     with open_output(stamp) as handle:  # written last: a graph without it is redone

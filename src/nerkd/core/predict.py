@@ -136,31 +136,40 @@ def load_tagger(model: str, device: str = "auto", batch_size: int | None = None,
     """A tagger for a model directory trained by nerkd or elsewhere (IOB2 labels).
     ``runtime="onnx"``: the int8 ONNX Runtime graph on the CPU (see ``core.onnx_runtime``);
     ``max_length`` defaults to the window the model was trained with."""
-    from nerkd.core.student import load_tokenizer, load_trained, resolve_model, trained_max_length
+    from nerkd.core.student import load_tokenizer, resolve_model, trained_max_length
 
     path = resolve_model(model)
-    network, labels = load_trained(path)
-    network, target = on_runtime(network, path, device, runtime)
+    network, labels, target = load_network(path, device, runtime, "token")
     return Tagger(network, load_tokenizer(path), labels, target, batch_size,
                   max_length or trained_max_length(path))
 
 
-def on_runtime(network: Any, path: str, device: str, runtime: str) -> tuple[Any, Any]:
-    """The loaded network where it runs, and that device: PyTorch on ``device``, or for
-    ``runtime="onnx"`` its int8 ONNX Runtime graph on the CPU."""
+def load_network(path: str, device: str, runtime: str, head: str) -> tuple[Any, list[str], Any]:
+    """A trained network where it runs, its labels, and that device: PyTorch on ``device``,
+    or for ``runtime="onnx"`` its int8 ONNX Runtime graph on the CPU, for which the PyTorch
+    model is loaded only when the graph has to be made (a cached one skips that import)."""
     from pathlib import Path
 
     from nerkd.core.errors import NerkdError
-    from nerkd.core.student import pick_device
+    from nerkd.core.student import load_trained, pick_device, saved_config, saved_labels
 
     if runtime != "onnx":
+        network, labels = load_trained(path, head)
         target = pick_device(device)
-        return network.to(target), target
+        return network.to(target), labels, target
     if device.startswith("cuda"):
         raise NerkdError("--runtime onnx runs on the CPU: drop --device or use --device cpu")
+    from types import SimpleNamespace
+
     from nerkd.core.onnx_runtime import OnnxNetwork, int8_graph
 
-    return OnnxNetwork(int8_graph(Path(path), network), network.config), pick_device("cpu")
+    if not (Path(path) / "config.json").exists():  # a hub id: its files are in the cache
+        network, labels = load_trained(path, head)
+        graph = int8_graph(Path(path), lambda: network)
+        return OnnxNetwork(graph, network.config), labels, pick_device("cpu")
+    labels = saved_labels(path, head)
+    graph = int8_graph(Path(path), lambda: load_trained(path, head)[0])
+    return OnnxNetwork(graph, SimpleNamespace(**saved_config(path))), labels, pick_device("cpu")
 
 
 def predict(records: Iterable[Record], tagger: Tagger, chunk: int = 2048,

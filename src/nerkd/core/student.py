@@ -184,7 +184,7 @@ def load_for_training(model: str, labels: list[str], head: str = "token") -> Any
             label2id={label: i for i, label in enumerate(labels)}, ignore_mismatched_sizes=True,
             dtype=torch.float32, use_safetensors=True,
         )
-    except (OSError, ValueError) as error:
+    except _load_errors() as error:
         raise NerkdError(f"{model}: cannot load model: {_first_line(error)}") from None
 
 
@@ -197,14 +197,47 @@ def load_trained(model: str, head: str = "token") -> tuple[Any, list[str]]:
     _quiet(logging)
     try:
         network = _auto_class(head).from_pretrained(model, use_safetensors=True)
-    except (OSError, ValueError) as error:
+    except _load_errors() as error:
         raise NerkdError(f"{model}: cannot load model: {_first_line(error)}") from None
-    id2label = network.config.id2label
-    labels = [id2label[i] for i in range(len(id2label))]
-    if all(label.startswith("LABEL_") for label in labels):
+    return network, _named_labels(network.config.id2label, model, head)
+
+
+def _load_errors() -> tuple[type[Exception], ...]:
+    """What loading a model's files raises for a damaged or unreadable directory (looked up
+    only when something was raised)."""
+    from safetensors import SafetensorError
+
+    return OSError, ValueError, SafetensorError
+
+
+def saved_config(model: str) -> dict[str, Any]:
+    """A local model directory's ``config.json`` as JSON (no transformers import)."""
+    try:
+        config = json.loads((Path(model) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise NerkdError(f"{model}: cannot read config.json: {error}") from None
+    if not isinstance(config, dict):
+        raise NerkdError(f"{model}: config.json is not a JSON object")
+    return config
+
+
+def saved_labels(model: str, head: str = "token") -> list[str]:
+    """The labels of a trained model, read from its ``config.json`` without loading it."""
+    id2label = saved_config(model).get("id2label") or {}
+    try:
+        by_id = {int(key): value for key, value in id2label.items()}
+    except (AttributeError, TypeError, ValueError):
+        raise NerkdError(f"{model}: config.json's id2label is not a table of labels") from None
+    return _named_labels(by_id, model, head)
+
+
+def _named_labels(id2label: dict[int, str], model: str, head: str) -> list[str]:
+    """Labels in id order; generic ones (``LABEL_0``...) mean the model was never given any."""
+    labels = [id2label.get(i, f"LABEL_{i}") for i in range(len(id2label))]
+    if all(str(label).startswith("LABEL_") for label in labels):
         what = "entity labels" if head == "token" else "class names"
         raise NerkdError(f"{model}: the model has no {what} (id2label is generic)")
-    return network, labels
+    return labels
 
 
 def load_encoder(model: str) -> Any:
@@ -216,7 +249,7 @@ def load_encoder(model: str) -> Any:
     _quiet(logging)
     try:
         return AutoModel.from_pretrained(model, use_safetensors=True)
-    except (OSError, ValueError) as error:
+    except _load_errors() as error:
         raise NerkdError(f"{model}: cannot load model: {_first_line(error)}") from None
 
 
