@@ -105,3 +105,14 @@ def test_a_cached_graph_is_all_the_int8_path_reads(nerkd, model, sentences):
     assert _tags(nerkd("predict", sentences, "--model", model, "--runtime", "onnx")) == onnx_tags
     damaged = nerkd("predict", sentences, "--model", model, "--device", "cpu")
     assert damaged.exit_code == 1 and "cannot load model" in damaged.stderr
+
+
+def test_onnx_needs_a_local_model_directory(nerkd, sentences, tmp_path, monkeypatch):
+    """A hub id has no folder of its own to fingerprint: every such model would share one
+    cached graph, kept in a folder made under the working directory."""
+    monkeypatch.chdir(tmp_path)
+    result = nerkd("predict", sentences, "--model", "someone/tagger", "--runtime", "onnx")
+    assert result.exit_code == 1
+    assert result.stderr == ("nerkd: error: someone/tagger: --runtime onnx needs a local "
+                             "model directory\n")
+    assert not (tmp_path / "someone").exists()

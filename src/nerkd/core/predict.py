@@ -163,10 +163,8 @@ def load_network(path: str, device: str, runtime: str, head: str) -> tuple[Any, 
 
     from nerkd.core.onnx_runtime import OnnxNetwork, int8_graph
 
-    if not (Path(path) / "config.json").exists():  # a hub id: its files are in the cache
-        network, labels = load_trained(path, head)
-        graph = int8_graph(Path(path), lambda: network)
-        return OnnxNetwork(graph, network.config), labels, pick_device("cpu")
+    if not Path(path).is_dir():  # a hub id: the graph's cache is keyed by the folder's files
+        raise NerkdError(f"{path}: --runtime onnx needs a local model directory")
     labels = saved_labels(path, head)
     graph = int8_graph(Path(path), lambda: load_trained(path, head)[0])
     return OnnxNetwork(graph, SimpleNamespace(**saved_config(path))), labels, pick_device("cpu")
