@@ -3,6 +3,7 @@
 import json
 import math
 import os
+from pathlib import Path
 
 import pytest
 
@@ -301,10 +302,10 @@ def test_cpu_threads_follow_a_count_in_omp_num_threads(monkeypatch, value, expec
     ("mps", (None, 2e-5), (16, 2e-5)),  # another device: the CPU's defaults
 ])
 def test_unset_batch_size_and_lr_take_the_device_defaults(device, given, expected):
-    from nerkd.core.train import _fill_step_settings
+    from nerkd.core.train import _fill_step_settings, _step_settings
 
     config = TrainConfig(model="", batch_size=given[0], lr=given[1])
-    _fill_step_settings(config, device, None)
+    _fill_step_settings(config, *_step_settings(Path("nowhere"), False, device))
     assert (config.batch_size, config.lr) == expected
 
 
@@ -328,6 +329,36 @@ def test_a_resume_goes_on_with_the_runs_batch_size_and_lr(tiny_bert, tmp_path):
     card = json.loads((tmp_path / "resumed" / "nerkd.json").read_text())["config"]
     assert (card["batch_size"], card["lr"]) == (4, 2e-3)
     assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [1]
+    from safetensors.torch import load_file
+    a, b = (load_file(tmp_path / m / "model.safetensors") for m in ("straight", "resumed"))
+    assert all(a[k].equal(b[k]) for k in a)
+
+
+def test_an_older_checkpoint_resumes_with_the_settings_it_used(tiny_bert, tmp_path,
+                                                               monkeypatch):
+    """Checkpoints from before the per-device defaults record no batch size or lr: they
+    trained at 16 and 1e-4 unless told, whatever the device resuming them defaults to."""
+    import nerkd.core.train as train_module
+
+    def config(**steps):
+        return TrainConfig(model=str(tiny_bert), epochs=2, device="cpu", **steps)
+
+    records = _sentences(40)
+    _ = list(train(records, config(batch_size=16, lr=1e-4), tmp_path / "straight"))
+    crashed = train(records, config(batch_size=16, lr=1e-4), tmp_path / "resumed")
+    for event in crashed:
+        if isinstance(event, EpochEnd):
+            next(crashed)
+            break
+    crashed.close()
+    checkpoint = tmp_path / "resumed.nerkd-work" / "checkpoint.json"
+    meta = json.loads(checkpoint.read_text())
+    del meta["steps"]  # as an older version wrote it
+    checkpoint.write_text(json.dumps(meta))
+    monkeypatch.setitem(train_module.STEP_DEFAULTS, "cpu", (32, 1.5e-4))  # defaults that differ
+    _ = list(train(records, config(), tmp_path / "resumed", resume=True))
+    card = json.loads((tmp_path / "resumed" / "nerkd.json").read_text())["config"]
+    assert (card["batch_size"], card["lr"]) == (16, 1e-4)
     from safetensors.torch import load_file
     a, b = (load_file(tmp_path / m / "model.safetensors") for m in ("straight", "resumed"))
     assert all(a[k].equal(b[k]) for k in a)

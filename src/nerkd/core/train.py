@@ -46,6 +46,9 @@ _SAVED = ("next_epoch", "step", "history", "best_f1", "best_epoch")  # _RunState
 # default student held its test F1 at batch 32 (0.8665, vs 0.867 at 16) with the learning
 # rate raised by about sqrt(2); batches of 64 and 128 lost 0.011 and 0.016 (bench/README.md).
 STEP_DEFAULTS = {"cpu": (16, 1e-4), "cuda": (32, 1.5e-4)}
+# What every run used, on any device, before the defaults depended on it; such a run's
+# checkpoint records no batch size or lr.
+STEPS_BEFORE_DEVICE_DEFAULTS = (16, 1e-4)
 
 
 @dataclass
@@ -141,7 +144,7 @@ def _train(records: Sequence[Record], config: TrainConfig, task: Any, output: Pa
     distributed = _Distributed.from_env()
     device = distributed.device(config.device)
     work = Path(f"{output}.nerkd-work")
-    _fill_step_settings(config, device.type, _resumed_steps(work) if resume else None)
+    _fill_step_settings(config, *_step_settings(work, resume, device.type))
     tokenizer = load_tokenizer(config.model)
     network = load_for_training(config.model, labels, task.head).to(device)
     dtypes = {"checkpoint": stored_dtype(config.model),  # float32 master weights whatever it is
@@ -178,28 +181,37 @@ def _train(records: Sequence[Record], config: TrainConfig, task: Any, output: Pa
     distributed.close()
 
 
-def _fill_step_settings(config: TrainConfig, device_type: str,
-                        resumed: list[Any] | None) -> None:
-    """Batch size and learning rate left unset: a resumed run's own (its batches and schedule
-    go on as they were), else the device's defaults. Asked values must match a resumed run's."""
-    fallback = resumed or STEP_DEFAULTS.get(device_type, STEP_DEFAULTS["cpu"])
+def _step_settings(work: Path, resume: bool, device_type: str) -> tuple[Sequence[Any], bool]:
+    """What an unset batch size and lr become, and whether asked ones must equal them: a
+    resumed run's own (they must: its batches and schedule go on as they were); for an older
+    checkpoint, which recorded none, what it used unless told; else the device's defaults."""
+    meta = _checkpoint_meta(work) if resume else None
+    if meta is None:
+        return STEP_DEFAULTS.get(device_type, STEP_DEFAULTS["cpu"]), False
+    steps = meta.get("steps")
+    if isinstance(steps, list) and len(steps) == 2:
+        return steps, True
+    return STEPS_BEFORE_DEVICE_DEFAULTS, False
+
+
+def _fill_step_settings(config: TrainConfig, fallback: Sequence[Any], must_match: bool) -> None:
     for name, default in zip(("batch_size", "lr"), fallback, strict=True):
         value = getattr(config, name)
         if value is None:
             setattr(config, name, default)
-        elif resumed and value != default:
+        elif must_match and value != default:
             raise NerkdError(f"--{name.replace('_', '-')} {value:g}: the run being resumed "
                              f"used {default:g} (leave it out to go on with that)")
 
 
-def _resumed_steps(work: Path) -> list[Any] | None:
-    """[batch size, lr] of the checkpoint in ``work``, if it has them (restoring it reports
-    a damaged one)."""
+def _checkpoint_meta(work: Path) -> dict[str, Any] | None:
+    """The JSON of the checkpoint in ``work`` (None when missing or unreadable: restoring
+    it reports a damaged one)."""
     try:
-        steps = json.loads((work / CHECKPOINT).read_text(encoding="utf-8"))["steps"]
-    except (OSError, ValueError, KeyError, TypeError):
+        meta = json.loads((work / CHECKPOINT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
-    return steps if isinstance(steps, list) and len(steps) == 2 else None
+    return meta if isinstance(meta, dict) else None
 
 
 def _seed_everything(seed: int) -> None:
