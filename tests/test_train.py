@@ -96,18 +96,31 @@ def test_record_weights_scale_the_loss(tiny_bert, tmp_path):
     assert all(trained[k].equal(base[k]) for k in shared)
 
 
-def test_resume_after_a_crash_gives_the_same_model(tiny_bert, tmp_path):
-    from transformers import AutoModelForTokenClassification
-
-    records = _sentences(24)
-    config = TrainConfig(model=str(tiny_bert), epochs=2, batch_size=8, lr=1e-3)
-    _ = list(train(records, config, tmp_path / "straight"))
-    crashed = train(records, config, tmp_path / "resumed")
+def _train_straight_and_crash(records, config, tmp_path) -> None:
+    """``tmp_path/straight`` trained through; ``tmp_path/resumed`` stopped right after its
+    first epoch's checkpoint (``config()`` gives a fresh config each time: train fills it)."""
+    _ = list(train(records, config(), tmp_path / "straight"))
+    crashed = train(records, config(), tmp_path / "resumed")
     for event in crashed:
         if isinstance(event, EpochEnd):
             next(crashed)  # let the epoch checkpoint be written, then "crash"
             break
     crashed.close()
+
+
+def _same_weights(a_dir, b_dir) -> bool:
+    from safetensors.torch import load_file
+
+    a, b = (load_file(d / "model.safetensors") for d in (a_dir, b_dir))
+    return a.keys() == b.keys() and all(a[k].equal(b[k]) for k in a)
+
+
+def test_resume_after_a_crash_gives_the_same_model(tiny_bert, tmp_path):
+    from transformers import AutoModelForTokenClassification
+
+    records = _sentences(24)
+    config = TrainConfig(model=str(tiny_bert), epochs=2, batch_size=8, lr=1e-3)
+    _train_straight_and_crash(records, lambda: config, tmp_path)
     assert not (tmp_path / "resumed").exists()
     events = list(train(records, config, tmp_path / "resumed", resume=True))
     assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [1]
@@ -316,22 +329,14 @@ def test_a_resume_goes_on_with_the_runs_batch_size_and_lr(tiny_bert, tmp_path):
         return TrainConfig(model=str(tiny_bert), epochs=2, device="cpu", **steps)
 
     records = _sentences(24)
-    _ = list(train(records, config(batch_size=4, lr=2e-3), tmp_path / "straight"))
-    crashed = train(records, config(batch_size=4, lr=2e-3), tmp_path / "resumed")
-    for event in crashed:
-        if isinstance(event, EpochEnd):
-            next(crashed)
-            break
-    crashed.close()
+    _train_straight_and_crash(records, lambda: config(batch_size=4, lr=2e-3), tmp_path)
     with pytest.raises(NerkdError, match=r"^--batch-size 8: the run being resumed used 4 "):
         list(train(records, config(batch_size=8), tmp_path / "resumed", resume=True))
     events = list(train(records, config(), tmp_path / "resumed", resume=True))
     card = json.loads((tmp_path / "resumed" / "nerkd.json").read_text())["config"]
     assert (card["batch_size"], card["lr"]) == (4, 2e-3)
     assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [1]
-    from safetensors.torch import load_file
-    a, b = (load_file(tmp_path / m / "model.safetensors") for m in ("straight", "resumed"))
-    assert all(a[k].equal(b[k]) for k in a)
+    assert _same_weights(tmp_path / "straight", tmp_path / "resumed")
 
 
 def test_an_older_checkpoint_resumes_with_the_settings_it_used(tiny_bert, tmp_path,
@@ -344,13 +349,7 @@ def test_an_older_checkpoint_resumes_with_the_settings_it_used(tiny_bert, tmp_pa
         return TrainConfig(model=str(tiny_bert), epochs=2, device="cpu", **steps)
 
     records = _sentences(40)
-    _ = list(train(records, config(batch_size=16, lr=1e-4), tmp_path / "straight"))
-    crashed = train(records, config(batch_size=16, lr=1e-4), tmp_path / "resumed")
-    for event in crashed:
-        if isinstance(event, EpochEnd):
-            next(crashed)
-            break
-    crashed.close()
+    _train_straight_and_crash(records, lambda: config(batch_size=16, lr=1e-4), tmp_path)
     checkpoint = tmp_path / "resumed.nerkd-work" / "checkpoint.json"
     meta = json.loads(checkpoint.read_text())
     del meta["steps"]  # as an older version wrote it
@@ -359,9 +358,7 @@ def test_an_older_checkpoint_resumes_with_the_settings_it_used(tiny_bert, tmp_pa
     _ = list(train(records, config(), tmp_path / "resumed", resume=True))
     card = json.loads((tmp_path / "resumed" / "nerkd.json").read_text())["config"]
     assert (card["batch_size"], card["lr"]) == (16, 1e-4)
-    from safetensors.torch import load_file
-    a, b = (load_file(tmp_path / m / "model.safetensors") for m in ("straight", "resumed"))
-    assert all(a[k].equal(b[k]) for k in a)
+    assert _same_weights(tmp_path / "straight", tmp_path / "resumed")
 
 
 def test_forward_passes_on_cuda_avoid_cudnn_attention():
