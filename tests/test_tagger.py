@@ -67,3 +67,53 @@ def test_the_collector_is_back_after_the_block_even_on_error():
         assert not gc.isenabled()  # left as the caller had it
     finally:
         gc.enable()
+
+
+def test_two_passes_at_once_tag_as_the_reference(teacher_model, monkeypatch):
+    from tiny import pattern_sentences
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # two passes of one thread, whatever the cores
+    sentences = [r.tokens for r in pattern_sentences(40, 3)]
+    tagger = load_tagger(str(teacher_model), "cpu", batch_size=4)  # ten passes
+    assert tagger.tag(sentences) == reference_tags(tagger, sentences)
+
+
+def test_cpu_passes_run_two_at_once_each_on_half_the_threads(monkeypatch):
+    import threading
+
+    from nerkd.core.predict import forward_each
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    both_running = threading.Barrier(2, timeout=10)  # broken if the passes ran one by one
+    seen = []
+
+    def forward(item):
+        both_running.wait()
+        inference = torch.is_inference_mode_enabled()
+        seen.append((threading.get_ident(), torch.get_num_threads(), inference))
+        return item * item
+
+    before = torch.get_num_threads()
+    assert forward_each(iter(range(6)), forward, torch.device("cpu")) == [0, 1, 4, 9, 16, 25]
+    assert len({thread for thread, _, _ in seen}) == 2
+    assert {(threads, inference) for _, threads, inference in seen} == {(2, True)}
+    assert torch.get_num_threads() == before
+
+
+def test_a_failed_pass_stops_the_queued_ones(monkeypatch):
+    import time
+
+    from nerkd.core.predict import forward_each
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    ran = []
+
+    def forward(item):
+        ran.append(item)
+        if item == 0:
+            raise ValueError("pass 0 failed")
+        time.sleep(0.2)
+
+    with pytest.raises(ValueError, match="pass 0 failed"):
+        forward_each(range(20), forward, torch.device("cpu"))
+    assert len(ran) <= 3  # pass 0, the one beside it, and at most one taken before the stop

@@ -23,7 +23,7 @@ from typing import Any
 from nerkd.core.calllog import default_path
 from nerkd.core.errors import NerkdError
 from nerkd.core.io import open_output
-from nerkd.core.student import cpu_threads, model_fingerprint
+from nerkd.core.student import inference_split, model_fingerprint
 
 GRAPH = "model.int8.onnx"
 STAMP = "source.json"
@@ -61,7 +61,7 @@ class OnnxNetwork:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = cpu_threads()
+        options.intra_op_num_threads = inference_split()[1]  # passes run two at a time
         self.session = onnxruntime.InferenceSession(str(graph), options,
                                                     providers=["CPUExecutionProvider"])
         self.config = config

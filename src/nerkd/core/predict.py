@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from nerkd.core.encoding import (
     Window,
@@ -17,7 +18,7 @@ from nerkd.core.encoding import (
 )
 from nerkd.core.gcpause import paused_gc
 from nerkd.core.records import Record
-from nerkd.core.student import forward_mode, window_limit
+from nerkd.core.student import forward_mode, inference_split, window_limit
 from nerkd.core.tags import to_iob2
 
 # Subwords per forward pass (padding included) unless --batch-size fixes a window count:
@@ -25,6 +26,9 @@ from nerkd.core.tags import to_iob2
 # batches, while a token budget keeps each pass large.
 CUDA_TOKENS = 16_384
 CPU_TOKENS = 1_024
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Tagger:
@@ -72,26 +76,33 @@ class Tagger:
                                     self.batch_size)
         if not batches:
             return
-        best, words, counts = [], [], []
         self.network.eval()
-        with torch.inference_mode(), forward_mode(self.device):
-            for batch in batches:
-                rows = [windows[i] for i in batch]
-                inputs = collate([w.input_ids for w in rows], self.tokenizer.pad_token_id)
-                first = padded([w.first for w in rows], inputs["attention_mask"].numpy() > 0, -1)
-                counts.append((first >= 0).sum(1))
-                first = first.flatten()
-                inputs["owned"] = (first >= 0).nonzero().squeeze(1)
-                words.append(first[inputs["owned"]])
-                inputs = on_device(inputs, self.device)
-                owned = inputs.pop("owned")
-                logits = self.network(**inputs).logits
-                best.append(logits.flatten(0, 1).index_select(0, owned).argmax(-1))
+        # A generator: on a GPU each batch is prepared while the previous one computes.
+        prepared = (self._owned_inputs([windows[i] for i in batch]) for batch in batches)
+        best, words, counts = zip(*forward_each(prepared, self._best_owned, self.device))
         flat_best, flat_words = torch.cat(best).tolist(), torch.cat(words).tolist()
         end = 0
         for i, count in zip(itertools.chain.from_iterable(batches), torch.cat(counts).tolist()):
             start, end = end, end + count
             yield windows[i].item, flat_words[start:end], flat_best[start:end]
+
+    def _owned_inputs(self, rows: list[Window]) -> tuple[dict[str, Any], Any, Any]:
+        """A batch's inputs, with ``owned``: the flat positions of the first subwords of the
+        words its windows own; then those words, and how many each window owns."""
+        inputs = collate([w.input_ids for w in rows], self.tokenizer.pad_token_id)
+        first = padded([w.first for w in rows], inputs["attention_mask"].numpy() > 0, -1)
+        counts = (first >= 0).sum(1)
+        first = first.flatten()
+        inputs["owned"] = (first >= 0).nonzero().squeeze(1)
+        return inputs, first[inputs["owned"]], counts
+
+    def _best_owned(self, batch: tuple[dict[str, Any], Any, Any]) -> tuple[Any, Any, Any]:
+        """The best label id at each owned position, with the batch's words and counts."""
+        inputs, words, counts = batch
+        inputs = on_device(inputs, self.device)
+        logits = self.network(input_ids=inputs["input_ids"],
+                              attention_mask=inputs["attention_mask"]).logits
+        return logits.flatten(0, 1).index_select(0, inputs["owned"]).argmax(-1), words, counts
 
 
 def inference_batches(lengths: list[int], device: Any, batch_size: int | None) -> list[list[int]]:
@@ -100,6 +111,28 @@ def inference_batches(lengths: list[int], device: Any, batch_size: int | None) -
     if batch_size is None:
         return token_batches(lengths, CUDA_TOKENS if device.type == "cuda" else CPU_TOKENS)
     return length_batches(lengths, batch_size)
+
+
+def forward_each(items: Iterable[T], forward: Callable[[T], R], device: Any) -> list[R]:
+    """``forward(item)`` for each item, in order, under inference mode and ``forward_mode``.
+    On a CPU two passes run at once, each on its share of the threads (``inference_split``)."""
+    import torch
+
+    def run(item: T) -> R:
+        with torch.inference_mode(), forward_mode(device):
+            return forward(item)
+
+    passes, threads = inference_split() if device.type == "cpu" else (1, 0)
+    if passes == 1:
+        return [run(item) for item in items]
+    before = torch.get_num_threads()
+    # torch keeps its thread count per thread (OpenMP, MKL): each worker sets its own
+    try:
+        with ThreadPoolExecutor(passes, initializer=torch.set_num_threads,
+                                initargs=(threads,)) as pool:
+            return list(pool.map(run, items))  # a failed pass cancels the queued ones
+    finally:
+        torch.set_num_threads(before)  # the workers' count leaks into the caller's
 
 
 def on_device(inputs: dict[str, Any], device: Any) -> dict[str, Any]:
@@ -117,17 +150,19 @@ def pooled_vectors(network: Any, rows: Sequence[list[int]], items: Sequence[int]
     row i's item). How evolve measures which sentences are close."""
     import torch
 
+    def mean_hidden(batch: list[int]) -> Any:
+        inputs = collate([rows[i] for i in batch], pad_id)
+        inputs = {k: v.to(device) for k, v in inputs.items()}
+        hidden = network(**inputs, output_hidden_states=True).hidden_states[-1]
+        mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        return ((hidden * mask).sum(1) / mask.sum(1)).float().cpu()
+
     total = torch.zeros(count, network.config.hidden_size)
     network.eval()
-    with torch.inference_mode(), forward_mode(device):
-        for batch in length_batches([len(row) for row in rows], batch_size):
-            inputs = collate([rows[i] for i in batch], pad_id)
-            inputs = {k: v.to(device) for k, v in inputs.items()}
-            hidden = network(**inputs, output_hidden_states=True).hidden_states[-1]
-            mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            means = ((hidden * mask).sum(1) / mask.sum(1)).float().cpu()
-            for i, vector in zip(batch, means):
-                total[items[i]] += vector
+    batches = length_batches([len(row) for row in rows], batch_size)
+    for batch, means in zip(batches, forward_each(batches, mean_hidden, device)):
+        for i, vector in zip(batch, means):
+            total[items[i]] += vector
     return torch.nn.functional.normalize(total, dim=-1)
 
 

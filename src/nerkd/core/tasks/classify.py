@@ -314,17 +314,17 @@ class Classifier:
         import torch
 
         from nerkd.core.encoding import collate
-        from nerkd.core.predict import inference_batches, on_device
-        from nerkd.core.student import forward_mode
+        from nerkd.core.predict import forward_each, inference_batches, on_device
 
         ids = first_windows(self.tokenizer, texts, self.max_length)
+
+        def best_class(batch: list[int]) -> Any:
+            inputs = collate([ids[i] for i in batch], self.tokenizer.pad_token_id)
+            return self.network(**on_device(inputs, self.device)).logits.argmax(-1)
+
         batches = inference_batches([len(row) for row in ids], self.device, self.batch_size)
-        best = []
         self.network.eval()
-        with torch.inference_mode(), forward_mode(self.device):
-            for batch in batches:
-                inputs = collate([ids[i] for i in batch], self.tokenizer.pad_token_id)
-                best.append(self.network(**on_device(inputs, self.device)).logits.argmax(-1))
+        best = forward_each(batches, best_class, self.device)
         found = [""] * len(texts)
         order = [i for batch in batches for i in batch]
         for i, label_id in zip(order, torch.cat(best).tolist() if best else []):
