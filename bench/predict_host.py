@@ -50,6 +50,7 @@ def main() -> None:
                         help="subwords per batch (default: the GPU budget)")
     args = parser.parse_args()
     predict_module.CPU_TOKENS = args.budget  # the stand-in runs on the CPU
+    predict_module.inference_split = lambda: (1, 1)  # one pass at a time, as on a GPU
     words = [r.tokens for r in conll("test") if r.tokens] * args.cycle
     tokenizer = load_tokenizer(args.model or str(default_student_dir()))
     labels = _labels()
