@@ -117,3 +117,15 @@ def test_a_failed_pass_stops_the_queued_ones(monkeypatch):
     with pytest.raises(ValueError, match="pass 0 failed"):
         forward_each(range(20), forward, torch.device("cpu"))
     assert len(ran) <= 3  # pass 0, the one beside it, and at most one taken before the stop
+
+
+def test_a_lone_pass_runs_in_the_caller_on_every_thread(monkeypatch):
+    import threading
+
+    from nerkd.core.predict import forward_each
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    seen = []
+    forward_each([1], lambda item: seen.append((threading.get_ident(), torch.get_num_threads())),
+                 torch.device("cpu"))
+    assert seen == [(threading.get_ident(), torch.get_num_threads())]

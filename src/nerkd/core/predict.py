@@ -123,14 +123,17 @@ def forward_each(items: Iterable[T], forward: Callable[[T], R], device: Any) -> 
             return forward(item)
 
     passes, threads = inference_split() if device.type == "cpu" else (1, 0)
-    if passes == 1:
+    if passes == 1:  # lazily: on a GPU each item is made while the last one computes
         return [run(item) for item in items]
+    work = list(items)
+    if len(work) < 2:
+        return [run(item) for item in work]  # a lone pass keeps every thread
     before = torch.get_num_threads()
     # torch keeps its thread count per thread (OpenMP, MKL): each worker sets its own
     try:
         with ThreadPoolExecutor(passes, initializer=torch.set_num_threads,
                                 initargs=(threads,)) as pool:
-            return list(pool.map(run, items))  # a failed pass cancels the queued ones
+            return list(pool.map(run, work))  # a failed pass cancels the queued ones
     finally:
         torch.set_num_threads(before)  # the workers' count leaks into the caller's
 
