@@ -226,3 +226,13 @@ def test_class_weights_are_saved_and_refused_for_entities(nerkd, tiny_bert, tmp_
     assert refused.stderr == ("nerkd: error: --class-weights is for text classification "
                               "(--task classify)\n")
     assert not (tmp_path / "n").exists()
+
+
+def test_a_classifier_refuses_conll_output_in_one_line(nerkd, trained, tmp_path):
+    folder, _ = trained
+    out = tmp_path / "classes.conll"
+    result = nerkd("predict", folder / "dev.jsonl", "--model", folder / "model", "-o", out)
+    assert result.exit_code == 1
+    assert "text classifier and CoNLL holds entity tags" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()

@@ -125,3 +125,13 @@ def test_stdout_carries_only_data_when_piped(fixtures):
     assert [json.loads(line)["id"] for line in out.stdout.splitlines()] == [
         "iob1-0", "iob1-1", "iob1-2"]
     assert out.stderr == ""
+
+
+def test_predict_on_an_empty_input_fails_before_loading_a_model(nerkd, tmp_path):
+    empty = tmp_path / "empty.conll"
+    empty.write_text("\n")
+    out = tmp_path / "tagged.jsonl"
+    result = nerkd("predict", empty, "--model", tmp_path / "no-such-model", "-o", out)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "nerkd: error: no records to predict: the input is empty"
+    assert not out.exists()

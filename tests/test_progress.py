@@ -78,3 +78,15 @@ def test_predict_shows_a_bar_on_a_terminal_only(tmp_path, tiny_bert):
     assert [json.loads(line)["text"] for line in stdout.splitlines()] == TEXTS
     assert "tagging: 30 records done" in terminal
     assert plain[0] == 0 and plain[2] == "" and plain[1] == stdout
+
+
+def test_eval_shows_its_table_on_a_terminal_unless_quiet():
+    from pathlib import Path
+
+    fixtures = Path(__file__).parent / "fixtures"
+    args = ["eval", fixtures / "eval_gold.conll", fixtures / "eval_pred.conll"]
+    code, stdout, terminal = _on_terminal(args)
+    assert code == 0 and "PER" in terminal  # the table, unasked, for a person
+    code, quiet_stdout, quiet_terminal = _on_terminal([*args, "--quiet"])
+    assert code == 0 and quiet_terminal.strip() == ""
+    assert json.loads(quiet_stdout) == json.loads(stdout)  # the report itself is data

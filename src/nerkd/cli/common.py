@@ -118,13 +118,19 @@ def _show_core_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -
         warnings._showwarning_orig(message, category, *args, **kwargs)  # type: ignore[attr-defined]
 
 
+def for_a_person() -> bool:
+    """Whether stderr is a terminal and messages are wanted (no ``--quiet``): where progress
+    bars and tables nobody asked for go."""
+    return sys.stderr.isatty() and not _state["quiet"]
+
+
 def progress() -> Progress:
-    """A transient progress bar on stderr, disabled when stderr is not a terminal."""
+    """A transient progress bar on stderr, shown only ``for_a_person``."""
     from rich.progress import Progress
 
     return Progress(
         console=console(), redirect_stdout=False, redirect_stderr=False, transient=True,
-        disable=not sys.stderr.isatty() or _state["quiet"],
+        disable=not for_a_person(),
     )
 
 

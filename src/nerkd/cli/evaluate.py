@@ -3,12 +3,11 @@ class scores when the records are documents with a ``label``."""
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Literal
 
 import typer
 
-from nerkd.cli.common import console, flag, notice_stdin, write_json
+from nerkd.cli.common import console, flag, for_a_person, notice_stdin, write_json
 
 FormatName = Literal["jsonl", "conll", "text"]
 ModeOpt = Annotated[
@@ -27,7 +26,7 @@ def evaluate(
     mode: ModeOpt = "conlleval",
     examples: Annotated[int, typer.Option("--examples", min=0, max=1000, help="Examples per error kind.")] = 5,
     table: Annotated[
-        bool | None, typer.Option("--table/--no-table", help="Rich table on stderr (default: if a terminal).")
+        bool | None, typer.Option("--table/--no-table", help="Rich table on stderr (default: on a terminal, unless --quiet).")
     ] = None,
     gold_format: Annotated[FormatName | None, typer.Option("--from", "--gold-from", help="Format of GOLD; default: from its name, else sniffed.")] = None,
     pred_format: Annotated[FormatName | None, typer.Option("--pred-from", help="Format of PRED; default: from its name, else sniffed.")] = None,
@@ -56,5 +55,5 @@ def evaluate(
     write_json(report)
     if plot:
         kind.plot(report, plot)
-    if table if table is not None else sys.stderr.isatty():
+    if table if table is not None else for_a_person():
         console().print(kind.table(report))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -15,6 +16,7 @@ from nerkd.cli.common import (
     OutputOpt,
     SchemeOpt,
     ToOpt,
+    fail,
     notice_stdin,
     progress,
 )
@@ -49,20 +51,30 @@ def predict(
 
     check_output(output)
     notice_stdin(input)
-    records = _predicted(read_records(input, from_format), resolve_model(model), device,
-                         batch_size, max_length, runtime)
+    # The first record is read before the model loads (seconds): an empty or unreadable
+    # input fails at once, and nothing is written.
+    records = read_records(input, from_format)
+    first = next(records, None)
+    if first is None:
+        raise fail("no records to predict: the input is empty")
+    fmt = output_format(output, to_format)
+    records = _predicted(itertools.chain([first], records), resolve_model(model), device,
+                         batch_size, max_length, runtime, fmt)
     with progress() as bar:  # moves as core hands over each tagged chunk (2048 records)
         task = bar.add_task("tagging", total=None)
-        write_records(_counted(records, bar, task), output, output_format(output, to_format),
-                      scheme)
+        write_records(_counted(records, bar, task), output, fmt, scheme)
 
 
 def _predicted(records: Iterable[Record], model: str, device: str, batch_size: int | None,
-               max_length: int | None, runtime: str) -> Iterator[Record]:
-    """Records tagged by a token classifier, or classified by a text classifier."""
+               max_length: int | None, runtime: str, fmt: str) -> Iterator[Record]:
+    """Records tagged by a token classifier, or classified by a text classifier (refused
+    before it loads when the output is CoNLL, which holds tags, not classes)."""
     from nerkd.core.student import head_of
 
     if head_of(model) == "sequence":
+        if fmt == "conll":
+            raise fail(f"{model} is a text classifier and CoNLL holds entity tags, not "
+                       "classes: write JSONL (-o FILE.jsonl or --to jsonl)")
         from nerkd.core.tasks.classify import load_classifier, predict_labels
 
         classifier = load_classifier(model, device, batch_size, max_length, runtime)
