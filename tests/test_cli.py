@@ -135,3 +135,12 @@ def test_predict_on_an_empty_input_fails_before_loading_a_model(nerkd, tmp_path)
     assert result.exit_code == 1
     assert result.stderr.strip() == "nerkd: error: no records to predict: the input is empty"
     assert not out.exists()
+
+
+def test_train_on_an_empty_input_names_it(nerkd, tmp_path):
+    empty = tmp_path / "empty.conll"
+    empty.write_text("")
+    result = nerkd("train", empty, "-o", tmp_path / "model")
+    assert result.exit_code == 1
+    assert result.stderr == f"nerkd: error: {empty}: no records to train on: the input is empty\n"
+    assert not (tmp_path / "model").exists()

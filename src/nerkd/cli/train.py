@@ -13,6 +13,7 @@ from nerkd.cli.common import (
     MIN_MAX_LENGTH,
     DeviceOpt,
     SeedOpt,
+    fail,
     flag,
     info,
     notice_stdin,
@@ -48,7 +49,7 @@ def train(
     Multi-GPU: torchrun --nproc-per-node N -m nerkd train ... Example: nerkd train train.conll --dev dev.conll -o model
     """
     from nerkd.core.formats import read_records
-    from nerkd.core.io import check_output, file_digest
+    from nerkd.core.io import check_output, display_name, file_digest
     from nerkd.core.plan import is_plan
     from nerkd.core.student import resolve_model
     from nerkd.core.tasks import task_of
@@ -60,6 +61,9 @@ def train(
     for path in data:
         notice_stdin(path)
     records = [r for path in data for r in read_records(path)]
+    if not records:
+        names = ", ".join(display_name(path) for path in data)
+        raise fail(f"{names}: no records to train on: the input is empty")
     dev_records = list(read_records(dev)) if dev else None
     if epochs is None and not is_plan(records):
         epochs = 3
