@@ -137,3 +137,12 @@ def test_each_file_has_its_own_format_option(nerkd, tmp_path):
     result = nerkd("eval", gold, pred, "--from", "conll", "--pred-from", "jsonl")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["micro"]["f1"] == 1.0
+
+
+def test_an_empty_gold_file_is_an_error_not_zero_scores(nerkd, tmp_path, fixtures):
+    empty = tmp_path / "gold.conll"
+    empty.write_text("\n")
+    result = nerkd("eval", empty, fixtures / "eval_pred.conll")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == f"nerkd: error: {empty}: no records to evaluate: the input is empty\n"

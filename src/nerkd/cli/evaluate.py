@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from nerkd.cli.common import console, flag, for_a_person, notice_stdin, write_json
+from nerkd.cli.common import console, fail, flag, for_a_person, notice_stdin, write_json
 
 FormatName = Literal["jsonl", "conll", "text"]
 ModeOpt = Annotated[
@@ -41,7 +41,7 @@ def evaluate(
     """
     from nerkd.cli.tasks import kit
     from nerkd.core.formats import read_records
-    from nerkd.core.io import check_output
+    from nerkd.core.io import check_output, display_name
     from nerkd.core.tasks import task_of
 
     check_output(plot or "-")
@@ -49,6 +49,8 @@ def evaluate(
         raise typer.BadParameter("only one of GOLD and PRED can be - (stdin)")
     notice_stdin(gold if gold == "-" else pred)
     gold_records = list(read_records(gold, gold_format))
+    if not gold_records:  # scores of nothing are zeros that look like a result
+        raise fail(f"{display_name(gold)}: no records to evaluate: the input is empty")
     kind = kit(task_of(gold_records))
     report = kind.evaluate(gold_records, read_records(pred, pred_format), (gold, pred), by_id,
                            mode, examples)
