@@ -283,7 +283,18 @@ def test_a_run_that_annotated_nothing_fails(nerkd, tmp_path):
     empty = nerkd("annotate", "--base-url", "http://127.0.0.1:9/v1", "--model", "m", input="")
     assert empty.exit_code == 1 and empty.stdout == ""
     assert empty.stderr.strip().splitlines() == [  # one line, no summary of nothing
-        "nerkd: error: no records to annotate: the input is empty"]
+        "nerkd: error: <stdin>: no records to annotate: the input is empty"]
+
+
+def test_an_empty_input_fails_before_the_teacher_loads(nerkd, tmp_path):
+    empty, out, report = tmp_path / "empty.txt", tmp_path / "out.jsonl", tmp_path / "r.json"
+    empty.write_text("")
+    # A teacher that does not exist: loading it first would fail on it instead.
+    result = nerkd("annotate", empty, "--teacher", "hf", "--model", tmp_path / "no-such-model",
+                   "-o", out, "--report", report)
+    assert result.exit_code == 1
+    assert result.stderr == f"nerkd: error: {empty}: no records to annotate: the input is empty\n"
+    assert not out.exists() and not report.exists()
 
 
 def test_min_annotated_counts_only_the_records_to_annotate(nerkd, tmp_path):

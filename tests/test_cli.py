@@ -133,7 +133,7 @@ def test_predict_on_an_empty_input_fails_before_loading_a_model(nerkd, tmp_path)
     out = tmp_path / "tagged.jsonl"
     result = nerkd("predict", empty, "--model", tmp_path / "no-such-model", "-o", out)
     assert result.exit_code == 1
-    assert result.stderr.strip() == "nerkd: error: no records to predict: the input is empty"
+    assert result.stderr == f"nerkd: error: {empty}: no records to predict: the input is empty\n"
     assert not out.exists()
 
 

@@ -18,6 +18,7 @@ from nerkd.cli.common import (
     fail,
     flag,
     info,
+    nonempty,
     notice_stdin,
     progress,
     warn,
@@ -83,10 +84,12 @@ def annotate(
     if backend not in teaching.MODEL_BACKENDS:
         kind.check_prompt_options(cot, prompt)
     mapping = teaching.label_map(label_map)
+    # Before a teacher loads (a GGUF model takes seconds): an empty input fails at once.
+    records = nonempty(read_records(input, from_format), input, "annotate")
     if backend in teaching.MODEL_BACKENDS:
         labeller = kind.model_labeller(backend, model, label_names, mapping, CallLog(call_log),
                                        keep_gold)
-        silver = labeller.run(read_records(input, from_format))
+        silver = labeller.run(records)
         write_records(silver, output, output_format(output, to_format))
         _finish(labeller.stats.as_json(), report, min_annotated, kind.counted)
         return
@@ -107,7 +110,7 @@ def annotate(
         def count() -> None:
             bar.update(counter, description=f"annotating: {next(done)} records done")
 
-        records = annotator.run(read_records(input, from_format), on_done=count)
+        records = annotator.run(records, on_done=count)
         write_records(records, output, output_format(output, to_format))
     _finish(annotator.stats.as_json(), report, min_annotated, kind.counted)
 
@@ -122,8 +125,6 @@ def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,
     if report:
         with open_output(report) as stream:
             stream.write(json.dumps(stats, indent=2) + "\n")
-    if stats["records"] == 0:  # most often a wrong path or an upstream step that failed
-        raise fail("no records to annotate: the input is empty")
     info(_summary(stats, what))
     failed = stats["failed"]
     first = f"{failed[0]['id']}: {failed[0]['reason']}" if failed else ""

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import json
 import math
 import os
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 _state = {"verbose": False, "quiet": False}
 
 InputArg = Annotated[str, typer.Argument(help="Input file (.jsonl, .conll, .txt, .gz) or - for stdin.")]
@@ -161,6 +163,25 @@ def json_safe(obj: Any) -> Any:
 def fail(message: str, code: int = 1) -> typer.Exit:
     print(f"nerkd: error: {message}", file=sys.stderr)
     return typer.Exit(code)
+
+
+def empty_input(names: str, verb: str) -> typer.Exit:
+    """The one line for an input with no records (``names``: the file or files read)."""
+    return fail(f"{names}: no records to {verb}: the input is empty")
+
+
+def nonempty(records: Iterator[T], path: str, verb: str) -> Iterator[T]:
+    """``records`` whole, its first already read: an empty or unreadable input fails here,
+    before a model loads (seconds) and before anything is written."""
+    from nerkd.core.io import display_name
+
+    first = next(records, _NOTHING)
+    if first is _NOTHING:
+        raise empty_input(display_name(path), verb)
+    return itertools.chain([first], records)  # type: ignore[list-item]
+
+
+_NOTHING = object()
 
 
 # Accepted before the command name (by the root) and after it (by every command).

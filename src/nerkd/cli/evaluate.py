@@ -7,7 +7,14 @@ from typing import Annotated, Literal
 
 import typer
 
-from nerkd.cli.common import console, fail, flag, for_a_person, notice_stdin, write_json
+from nerkd.cli.common import (
+    console,
+    empty_input,
+    flag,
+    for_a_person,
+    notice_stdin,
+    write_json,
+)
 
 FormatName = Literal["jsonl", "conll", "text"]
 ModeOpt = Annotated[
@@ -50,7 +57,7 @@ def evaluate(
     notice_stdin(gold if gold == "-" else pred)
     gold_records = list(read_records(gold, gold_format))
     if not gold_records:  # scores of nothing are zeros that look like a result
-        raise fail(f"{display_name(gold)}: no records to evaluate: the input is empty")
+        raise empty_input(display_name(gold), "evaluate")
     kind = kit(task_of(gold_records))
     report = kind.evaluate(gold_records, read_records(pred, pred_format), (gold, pred), by_id,
                            mode, examples)

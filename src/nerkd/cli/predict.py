@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -17,6 +16,7 @@ from nerkd.cli.common import (
     SchemeOpt,
     ToOpt,
     fail,
+    nonempty,
     notice_stdin,
     progress,
 )
@@ -51,15 +51,10 @@ def predict(
 
     check_output(output)
     notice_stdin(input)
-    # The first record is read before the model loads (seconds): an empty or unreadable
-    # input fails at once, and nothing is written.
-    records = read_records(input, from_format)
-    first = next(records, None)
-    if first is None:
-        raise fail("no records to predict: the input is empty")
+    records = nonempty(read_records(input, from_format), input, "predict")
     fmt = output_format(output, to_format)
-    records = _predicted(itertools.chain([first], records), resolve_model(model), device,
-                         batch_size, max_length, runtime, fmt)
+    records = _predicted(records, resolve_model(model), device, batch_size, max_length,
+                         runtime, fmt)
     with progress() as bar:  # moves as core hands over each tagged chunk (2048 records)
         task = bar.add_task("tagging", total=None)
         write_records(_counted(records, bar, task), output, fmt, scheme)

@@ -13,7 +13,7 @@ from nerkd.cli.common import (
     MIN_MAX_LENGTH,
     DeviceOpt,
     SeedOpt,
-    fail,
+    empty_input,
     flag,
     info,
     notice_stdin,
@@ -63,7 +63,7 @@ def train(
     records = [r for path in data for r in read_records(path)]
     if not records:
         names = ", ".join(display_name(path) for path in data)
-        raise fail(f"{names}: no records to train on: the input is empty")
+        raise empty_input(names, "train on")
     dev_records = list(read_records(dev)) if dev else None
     if epochs is None and not is_plan(records):
         epochs = 3
