@@ -62,11 +62,15 @@ def _trainer(records, dev, args) -> tuple[float, float]:
         DataCollatorForTokenClassification,
         Trainer,
         TrainingArguments,
+        set_seed,
     )
 
     labels = label_list([r.tags for r in records])
     index = {label: i for i, label in enumerate(labels)}
     tokenizer = load_tokenizer(str(default_student_dir()))
+    # Seeded here, not only by the Trainer (after the model exists): the head's initial
+    # weights must not depend on how many random numbers nerkd's run drew before.
+    set_seed(42)
     model = AutoModelForTokenClassification.from_pretrained(
         default_student_dir(), num_labels=len(labels), id2label=dict(enumerate(labels)),
         label2id=index)

@@ -147,6 +147,10 @@ def _train(records: Sequence[Record], config: TrainConfig, task: Any, output: Pa
     _fill_step_settings(config, *_step_settings(work, resume, device.type))
     tokenizer = load_tokenizer(config.model)
     network = load_for_training(config.model, labels, task.head).to(device)
+    if device.type == "cpu":
+        from nerkd.core import cpu_training
+
+        cpu_training.speed_up(network, distributed=distributed.world > 1)
     dtypes = {"checkpoint": stored_dtype(config.model),  # float32 master weights whatever it is
               "train": str(next(network.parameters()).dtype).removeprefix("torch."),
               "autocast": "bfloat16" if device.type == "cuda" else None}
