@@ -297,6 +297,21 @@ def test_an_empty_input_fails_before_the_teacher_loads(nerkd, tmp_path):
     assert not out.exists() and not report.exists()
 
 
+def test_a_bad_teacher_fails_without_waiting_on_stdin(tmp_path):
+    # stdin is held open and never written: the options must be refused all the same.
+    command = [sys.executable, "-m", "nerkd", "annotate", "--teacher", "hf",
+               "--model", str(tmp_path / "no-such-model")]
+    held = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        code = held.wait(timeout=120)
+    finally:
+        held.kill()
+        held.stdin.close()
+    assert code == 1
+    assert "no-such-model" in held.stderr.read() and held.stdout.read() == ""
+
+
 def test_min_annotated_counts_only_the_records_to_annotate(nerkd, tmp_path):
     # Three gold records pass through; of the two texts to annotate, "Mary" always fails.
     gold = [{"tokens": ["Paris", "."], "tags": ["B-LOC", "O"]}] * 3

@@ -130,8 +130,10 @@ def test_stdout_carries_only_data_when_piped(fixtures):
 def test_predict_on_an_empty_input_fails_before_loading_a_model(nerkd, tmp_path):
     empty = tmp_path / "empty.conll"
     empty.write_text("\n")
-    out = tmp_path / "tagged.jsonl"
-    result = nerkd("predict", empty, "--model", tmp_path / "no-such-model", "-o", out)
+    out, unloadable = tmp_path / "tagged.jsonl", tmp_path / "model"
+    unloadable.mkdir()
+    (unloadable / "config.json").write_text("{}")  # loading it would fail: it must not start
+    result = nerkd("predict", empty, "--model", unloadable, "-o", out)
     assert result.exit_code == 1
     assert result.stderr == f"nerkd: error: {empty}: no records to predict: the input is empty\n"
     assert not out.exists()

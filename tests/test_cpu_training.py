@@ -61,6 +61,7 @@ def test_quick_dropout_module_is_inert_in_eval_mode_and_at_zero():
     assert layer(x) is x
     assert QuickDropout(0.0).train()(x) is x
     assert quick_dropout(x, 1e-6) is x  # rounds to no drop at all
+    assert torch.equal(quick_dropout(x, 1.0), torch.zeros_like(x))
 
 
 def _tiny_bert(dropout: float) -> torch.nn.Module:
@@ -92,8 +93,12 @@ def test_kept_embedding_gradient_equals_the_stock_one_in_one_buffer():
     kept = copy.deepcopy(stock)
     assert keep_embedding_grad(kept)
     assert not keep_embedding_grad(kept)  # once is enough: already sparse
+    frozen = copy.deepcopy(stock)
+    frozen.get_input_embeddings().weight.requires_grad_(False)
+    assert not keep_embedding_grad(frozen) and not frozen.get_input_embeddings().sparse
     ids = torch.randint(1, 300, (4, 9))
-    ids[0, -3:] = 0  # padding: no gradient for its row, either way
+    ids[:, 0], ids[:, -1] = 101, 102  # like [CLS] and [SEP]: ids repeated in every row
+    ids[0, -4:-1] = 0  # padding: no gradient for its row, either way
     grads = []  # held, so a fresh allocation could not come back at the same address
     for _ in range(3):
         labels = torch.randint(0, 5, ids.shape)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Annotated, Any, Literal
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -24,6 +25,9 @@ from nerkd.cli.common import (
     warn,
 )
 from nerkd.cli.tasks import kit
+
+if TYPE_CHECKING:
+    from nerkd.core.records import Record
 
 
 def annotate(
@@ -84,12 +88,13 @@ def annotate(
     if backend not in teaching.MODEL_BACKENDS:
         kind.check_prompt_options(cot, prompt)
     mapping = teaching.label_map(label_map)
-    # Before a teacher loads (a GGUF model takes seconds): an empty input fails at once.
-    records = nonempty(read_records(input, from_format), input, "annotate")
+    # A file is read first: an empty or missing one fails before a teacher loads (seconds).
+    # Stdin only once the teacher is ready: a bad option must not wait on it.
+    records = _read_input(input, from_format) if input != "-" else None
     if backend in teaching.MODEL_BACKENDS:
         labeller = kind.model_labeller(backend, model, label_names, mapping, CallLog(call_log),
                                        keep_gold)
-        silver = labeller.run(records)
+        silver = labeller.run(records or _read_input(input, from_format))
         write_records(silver, output, output_format(output, to_format))
         _finish(labeller.stats.as_json(), report, min_annotated, kind.counted)
         return
@@ -110,9 +115,15 @@ def annotate(
         def count() -> None:
             bar.update(counter, description=f"annotating: {next(done)} records done")
 
-        records = annotator.run(records, on_done=count)
+        records = annotator.run(records or _read_input(input, from_format), on_done=count)
         write_records(records, output, output_format(output, to_format))
     _finish(annotator.stats.as_json(), report, min_annotated, kind.counted)
+
+
+def _read_input(path: str, fmt: str | None) -> Iterator[Record]:
+    from nerkd.core.formats import read_records
+
+    return nonempty(read_records(path, fmt), path, "annotate")
 
 
 def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,

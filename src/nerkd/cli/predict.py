@@ -51,10 +51,10 @@ def predict(
 
     check_output(output)
     notice_stdin(input)
+    model = resolve_model(model)  # a missing one fails before stdin is waited on
     records = nonempty(read_records(input, from_format), input, "predict")
     fmt = output_format(output, to_format)
-    records = _predicted(records, resolve_model(model), device, batch_size, max_length,
-                         runtime, fmt)
+    records = _predicted(records, model, device, batch_size, max_length, runtime, fmt)
     with progress() as bar:  # moves as core hands over each tagged chunk (2048 records)
         task = bar.add_task("tagging", total=None)
         write_records(_counted(records, bar, task), output, fmt, scheme)

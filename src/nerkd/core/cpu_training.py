@@ -29,6 +29,8 @@ def quick_dropout(x: torch.Tensor, p: float) -> torch.Tensor:
     threshold = round(p * _LEVELS)
     if threshold == 0:
         return x
+    if threshold == _LEVELS:  # everything dropped
+        return x * 0.0
     count = x.numel()
     draws = torch.empty((count + 1) // 2, dtype=torch.int32).random_()
     fields = torch.cat([draws & (_LEVELS - 1), draws >> (_FIELD_BITS + 1)])[:count]
@@ -65,21 +67,23 @@ def keep_embedding_grad(network: Any) -> bool:
         embeddings = network.get_input_embeddings()
     except NotImplementedError:  # a model class that does not say which they are
         return False
-    if not isinstance(embeddings, torch.nn.Embedding) or embeddings.sparse:
+    if (not isinstance(embeddings, torch.nn.Embedding) or embeddings.sparse
+            or not embeddings.weight.requires_grad):
         return False
-    embeddings.sparse = True
     buffer = torch.zeros_like(embeddings.weight)
 
     def densify(weight: torch.Tensor) -> None:
         grad = weight.grad
         if grad is None or not grad.is_sparse:  # a dense path shares the weights: as it was
             return
-        grad = grad.coalesce()
         buffer.zero_()
-        buffer.index_add_(0, grad.indices()[0], grad.values())
+        # Uncoalesced, so repeated ids add up in the order the dense backward adds them
+        # (coalescing first sums them in another order: the last bits would differ).
+        buffer.index_add_(0, grad._indices()[0], grad._values())
         weight.grad = buffer
 
     embeddings.weight.register_post_accumulate_grad_hook(densify)
+    embeddings.sparse = True  # only once the hook is in place
     return True
 
 
