@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +43,9 @@ class LlamaCppTeacher:
         self.model, self.where = path.name, str(path)
         from nerkd.core.student import cpu_threads
 
-        self._llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=cpu_threads(), seed=seed,
-                          verbose=False)
+        with _plain_weight_buffers(cpu_has_amx()):
+            self._llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=cpu_threads(),
+                              seed=seed, verbose=False)
         self._lock = threading.Lock()  # one generation at a time in one model
 
     async def complete(self, messages: list[dict[str, str]], *, temperature: float,
@@ -63,3 +66,40 @@ class LlamaCppTeacher:
         usage = response.get("usage", {})
         return Completion(response["choices"][0]["message"]["content"] or "",
                           usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
+
+
+def cpu_has_amx(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether the CPU reports Intel's AMX tiles (Linux; False where it cannot be read)."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as handle:
+            return any(line.startswith("flags") and " amx_tile" in line for line in handle)
+    except OSError:
+        return False
+
+
+@contextmanager
+def _plain_weight_buffers(wanted: bool) -> Iterator[None]:
+    """Load with llama.cpp's extra weight buffers off (``use_extra_bufts``) when ``wanted``.
+    A llama.cpp built on a CPU with AMX moves quantised weights into AMX buffers, and on the
+    Xeon virtual machines nerkd is tested on (which list AMX) its first tile load faults and
+    kills the process (SIGSEGV in libggml-cpu, nothing a Python caller can catch), while the
+    plain CPU kernels run fine. llama-cpp-python takes the setting from
+    ``llama_model_default_params`` and has no argument for it, hence the patch while the
+    model loads."""
+    if not wanted:
+        yield
+        return
+    import llama_cpp.llama_cpp as native
+
+    defaults = native.llama_model_default_params
+
+    def plain() -> Any:
+        params = defaults()
+        params.use_extra_bufts = False
+        return params
+
+    native.llama_model_default_params = plain
+    try:
+        yield
+    finally:
+        native.llama_model_default_params = defaults
