@@ -264,8 +264,9 @@ UNIQUE = [f"Item {i} : Peter went to London ." for i in range(20)]
 
 
 def test_a_run_that_annotated_nothing_fails(nerkd, tmp_path):
-    source = tmp_path / "in.txt"
+    source, kept = tmp_path / "in.txt", tmp_path / "out.jsonl"
     source.write_text("\n".join(UNIQUE) + "\n")
+    kept.write_text('{"text": "an earlier run"}\n')
     with FakeOpenAI(faults=[Fault("500", times=1000)]) as server:
         def run(*extra):
             return nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
@@ -277,7 +278,8 @@ def test_a_run_that_annotated_nothing_fails(nerkd, tmp_path):
     assert lines[-2].startswith("nerkd: warning: 20 records could not be annotated")
     assert lines[-1].startswith("nerkd: error: no record annotated: all 20 failed (first: ")
     assert "server error (500)" in lines[-1]
-    assert (tmp_path / "out.jsonl").read_text() == ""  # written, with what succeeded
+    assert kept.read_text() == '{"text": "an earlier run"}\n'  # a failed run writes nothing
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no parts
     assert "Traceback" not in result.stderr
     assert accepting_any_share.exit_code == 1  # nothing at all is never a success
     empty = nerkd("annotate", "--base-url", "http://127.0.0.1:9/v1", "--model", "m", input="")

@@ -112,6 +112,18 @@ def test_stdout_format_follows_the_redirect_target(gold, tmp_path, name, expecte
     assert (tmp_path / name).read_text().startswith(expected_start)
 
 
+@pytest.mark.parametrize("name", ["out.conll.gz", "out.jsonl.gz"])
+def test_a_redirect_to_a_gz_name_is_compressed_and_reads_back(gold, tmp_path, name):
+    import gzip
+
+    result = _shell(f"nerkd convert {gold} > {name} && nerkd convert {name} -o back.conll "
+                    f"&& nerkd convert {gold} -o plain.conll", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert gzip.decompress((tmp_path / name).read_bytes()).startswith(
+        b"EU B-ORG" if "conll" in name else b"{")
+    assert (tmp_path / "back.conll").read_text() == (tmp_path / "plain.conll").read_text()
+
+
 def test_to_wins_over_the_redirect_target(gold, tmp_path):
     result = _shell(f"nerkd convert {gold} --to jsonl > out.conll", tmp_path)
     assert result.returncode == 0, result.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
@@ -74,7 +74,7 @@ def annotate(
     """
     from nerkd.core.annotate import AnnotateOptions, Annotator
     from nerkd.core.calllog import CallLog
-    from nerkd.core.formats import output_format, read_records, write_records
+    from nerkd.core.formats import output_format, read_records
     from nerkd.core.io import check_output
     from nerkd.core.teachers import make_teacher
 
@@ -95,8 +95,8 @@ def annotate(
         labeller = kind.model_labeller(backend, model, label_names, mapping, CallLog(call_log),
                                        keep_gold)
         silver = labeller.run(records or _read_input(input, from_format))
-        write_records(silver, output, output_format(output, to_format))
-        _finish(labeller.stats.as_json(), report, min_annotated, kind.counted)
+        _write(silver, output, output_format(output, to_format), labeller.stats.as_json,
+               report, min_annotated, kind.counted)
         return
     pool = list(read_records(examples)) if examples else []
     asking = kind.labelling(label_names, pool, None if similar else shots, seed, mapping,
@@ -116,14 +116,32 @@ def annotate(
             bar.update(counter, description=f"annotating: {next(done)} records done")
 
         records = annotator.run(records or _read_input(input, from_format), on_done=count)
-        write_records(records, output, output_format(output, to_format))
-    _finish(annotator.stats.as_json(), report, min_annotated, kind.counted)
+        _write(records, output, output_format(output, to_format), annotator.stats.as_json,
+               report, min_annotated, kind.counted)
 
 
 def _read_input(path: str, fmt: str | None) -> Iterator[Record]:
     from nerkd.core.formats import read_records
 
     return nonempty(read_records(path, fmt), path, "annotate")
+
+
+def _write(records: Iterable[Record], output: str, fmt: str,
+           stats: Callable[[], dict[str, Any]], report: str | None, min_annotated: float,
+           what: str) -> None:
+    """Write the records, then report and judge the run (``_finish``). A run that annotated
+    nothing (every record failed, or a budget stopped it first) fails before its output is
+    committed, so an existing file stays as it was."""
+    from nerkd.core.formats import write_records
+
+    def judged_first_if_empty() -> Iterator[Record]:
+        yield from records
+        so_far = stats()
+        if so_far["annotated"] == 0 and (so_far["failed"] or so_far["stopped"]):
+            _finish(so_far, report, min_annotated, what)  # raises: nothing is committed
+
+    write_records(judged_first_if_empty(), output, fmt)
+    _finish(stats(), report, min_annotated, what)
 
 
 def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,
@@ -148,7 +166,7 @@ def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,
     annotated, wanted = stats["annotated"], stats["annotated"] + len(failed)
     if failed and annotated == 0:
         raise fail(f"no record annotated: all {wanted} failed (first: {first}); "
-                   "the output is empty")
+                   "nothing was written")
     if annotated < min_annotated * wanted:
         raise fail(f"only {annotated} of {wanted} records annotated, below --min-annotated "
                    f"{min_annotated:g}: {len(failed)} failed (first: {first}); the output "

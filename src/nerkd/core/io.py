@@ -93,6 +93,10 @@ def open_output(path: str | Path, binary: bool = False) -> Iterator[IO[Any]]:
     it would replace it; a symlink is followed, so its target is what gets written. Errors
     writing the output are one line naming it; errors of the caller's own pass through."""
     if str(path) in (STDIO, "/dev/stdout"):
+        if (stdout_file() or "").endswith(".gz"):  # `> out.jsonl.gz`: packed, as -o packs it
+            with _packed_stdout(binary) as stream:
+                yield stream
+            return
         yield sys.stdout.buffer if binary else sys.stdout
         sys.stdout.flush()
         return
@@ -110,6 +114,21 @@ def open_output(path: str | Path, binary: bool = False) -> Iterator[IO[Any]]:
         if in_body or isinstance(error, BrokenPipeError):
             raise
         raise _write_error(path, error) from None
+
+
+@contextmanager
+def _packed_stdout(binary: bool) -> Iterator[IO[Any]]:
+    """Stdout through gzip, left open for whatever follows."""
+    sys.stdout.flush()
+    with gzip.GzipFile(fileobj=sys.stdout.buffer, mode="wb") as packed:
+        if binary:
+            yield packed
+        else:
+            text = io.TextIOWrapper(packed, encoding="utf-8", newline="\n")
+            yield text
+            text.flush()
+            text.detach()  # closing the wrapper would close the gzip stream before its end
+    sys.stdout.buffer.flush()
 
 
 def _writes_through(path: str | Path) -> bool:
