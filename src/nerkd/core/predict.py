@@ -174,26 +174,40 @@ def load_tagger(model: str, device: str = "auto", batch_size: int | None = None,
     """A tagger for a model directory trained by nerkd or elsewhere (IOB2 labels).
     ``runtime="onnx"``: the int8 ONNX Runtime graph on the CPU (see ``core.onnx_runtime``);
     ``max_length`` defaults to the window the model was trained with."""
-    from nerkd.core.student import load_tokenizer, resolve_model, trained_max_length
+    from nerkd.core.student import resolve_model, trained_max_length
 
     path = resolve_model(model)
     network, labels, target = load_network(path, device, runtime, "token")
-    return Tagger(network, load_tokenizer(path), labels, target, batch_size,
+    return Tagger(network, load_prediction_tokenizer(path), labels, target, batch_size,
                   max_length or trained_max_length(path))
 
 
+def load_prediction_tokenizer(path: str) -> Any:
+    """A model's tokenizer for prediction: a model nerkd trained has its own read straight
+    from ``tokenizer.json`` (no transformers import); any other loads through transformers."""
+    from nerkd.core.student import load_tokenizer
+    from nerkd.core.tokenizer_file import file_tokenizer
+
+    return file_tokenizer(path) or load_tokenizer(path)
+
+
 def load_network(path: str, device: str, runtime: str, head: str) -> tuple[Any, list[str], Any]:
-    """A trained network where it runs, its labels, and that device: PyTorch on ``device``,
-    or for ``runtime="onnx"`` its int8 ONNX Runtime graph on the CPU, for which the PyTorch
-    model is loaded only when the graph has to be made (a cached one skips that import)."""
+    """A trained network where it runs, its labels, and that device: PyTorch on ``device``
+    (on a CPU a BERT runs as ``PlainBert``, without transformers' model code, whose import
+    is most of a short call's time), or for ``runtime="onnx"`` its int8 ONNX Runtime graph
+    on the CPU, for which the PyTorch model is loaded only when the graph has to be made."""
     from pathlib import Path
 
     from nerkd.core.errors import NerkdError
+    from nerkd.core.plain_bert import plain_bert
     from nerkd.core.student import load_trained, pick_device, saved_config, saved_labels
 
     if runtime != "onnx":
-        network, labels = load_trained(path, head)
         target = pick_device(device)
+        plain = plain_bert(path, head) if target.type == "cpu" else None
+        if plain is not None:
+            return plain, saved_labels(path, head), target
+        network, labels = load_trained(path, head)
         return network.to(target), labels, target
     if device.startswith("cuda"):
         raise NerkdError("--runtime onnx runs on the CPU: drop --device or use --device cpu")

@@ -336,12 +336,12 @@ def load_classifier(model: str, device: str = "auto", batch_size: int | None = N
                     max_length: int | None = None, runtime: str = "torch") -> Classifier:
     """A classifier for a model directory (nerkd's, or any sequence-classification one);
     ``max_length`` defaults to the window it was trained with; ``runtime`` as for taggers."""
-    from nerkd.core.predict import load_network
-    from nerkd.core.student import load_tokenizer, resolve_model, trained_max_length
+    from nerkd.core.predict import load_network, load_prediction_tokenizer
+    from nerkd.core.student import resolve_model, trained_max_length
 
     path = resolve_model(model)
     network, labels, target = load_network(path, device, runtime, "sequence")
-    return Classifier(network, load_tokenizer(path), labels, target, batch_size,
+    return Classifier(network, load_prediction_tokenizer(path), labels, target, batch_size,
                       max_length or trained_max_length(path))
 
 
