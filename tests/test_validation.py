@@ -88,8 +88,54 @@ def test_unlabelled_dev_is_refused_before_any_training(tmp_path):
     gold = [make_record(["EU", "rejects"], ["B-ORG", "O"])]
     dev = [make_record(["Peter", "said"])]
     config = TrainConfig(model=str(tmp_path / "no-such-model"))
-    with pytest.raises(NerkdError, match="--dev: no labelled records"):
+    with pytest.raises(NerkdError, match="--dev: no tagged records"):
         list(train(gold, config, tmp_path / "model", dev))
+
+
+def test_ner_training_refuses_a_dev_file_without_tags_naming_it(nerkd, tiny_bert, tmp_path):
+    gold, dev, model = tmp_path / "gold.conll", tmp_path / "docs.jsonl", tmp_path / "model"
+    gold.write_text("EU B-ORG\nrejects O\n")
+    dev.write_text('{"text": "Rates rise again.", "label": "business"}\n')  # a class, no tags
+    result = nerkd("train", gold, "--dev", dev, "--model", tiny_bert, "-o", model)
+    assert result.exit_code == 1
+    assert result.stderr == (f"nerkd: error: {dev}: no tagged records to score entities on "
+                             "(--dev needs gold tags)\n")
+    assert not model.exists()
+
+
+def test_resume_with_nothing_to_resume_says_so(nerkd, tiny_bert, tmp_path):
+    gold, model = tmp_path / "gold.conll", tmp_path / "model"
+    gold.write_text("EU B-ORG\nrejects O\n")
+    result = nerkd("train", gold, "--model", tiny_bert, "-o", model, "--resume", "--epochs",
+                   "1", "--device", "cpu")
+    assert result.exit_code == 0, result.stderr
+    assert (f"nerkd: warning: --resume: {model} has no unfinished run to resume; training "
+            "from the start") in result.stderr
+    assert (model / "model.safetensors").exists()
+
+
+def test_convert_refuses_an_empty_input(nerkd, tmp_path):
+    empty, out = tmp_path / "empty.jsonl", tmp_path / "out.jsonl"
+    empty.write_text("")
+    result = nerkd("convert", empty, "-o", out)
+    assert result.exit_code == 1
+    assert result.stderr == f"nerkd: error: {empty}: no records to convert: the input is empty\n"
+    assert not out.exists()
+
+
+def test_a_misspelt_label_field_fails_and_keeps_the_output(nerkd, tmp_path):
+    import json
+
+    docs, out = tmp_path / "docs.jsonl", tmp_path / "out.jsonl"
+    docs.write_text('{"text": "Rates rise again.", "topic": "business"}\n')
+    out.write_text("earlier\n")
+    misspelt = nerkd("convert", docs, "--label-field", "topc", "-o", out)
+    assert misspelt.exit_code == 1
+    assert misspelt.stderr == (f"nerkd: error: {docs}: no record has a 'topc' field "
+                               "(--label-field)\n")
+    assert out.read_text() == "earlier\n"
+    right = nerkd("convert", docs, "--label-field", "topic", "-o", out)
+    assert right.exit_code == 0 and json.loads(out.read_text())["label"] == "business"
 
 
 def test_evolve_refuses_unlabelled_dev_before_round_one(nerkd, tmp_path):

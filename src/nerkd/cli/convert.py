@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nerkd.cli.common import FromOpt, InputArg, OutputOpt, SchemeOpt, ToOpt, notice_stdin
+from nerkd.cli.common import (
+    FromOpt,
+    InputArg,
+    OutputOpt,
+    SchemeOpt,
+    ToOpt,
+    fail,
+    nonempty,
+    notice_stdin,
+)
+
+if TYPE_CHECKING:
+    from nerkd.core.records import Record
 
 
 def convert(
@@ -29,5 +42,20 @@ def convert(
 
     check_output(output)
     notice_stdin(input)
-    records = read_records(input, from_format, label_field)
+    records = nonempty(read_records(input, from_format, label_field), input, "convert")
+    if label_field != "label":
+        records = _some_labelled(records, input, label_field)
     write_records(records, output, output_format(output, to_format), scheme)
+
+
+def _some_labelled(records: Iterator[Record], input: str, field: str) -> Iterator[Record]:
+    """``records``, then a failure (before a file output is committed) when none of them
+    had ``field``: a misspelt --label-field would otherwise drop every class unnoticed."""
+    from nerkd.core.io import display_name
+
+    labelled = False
+    for record in records:
+        labelled = labelled or record.label is not None
+        yield record
+    if not labelled:
+        raise fail(f"{display_name(input)}: no record has a {field!r} field (--label-field)")

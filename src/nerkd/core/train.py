@@ -135,6 +135,15 @@ def check_model_output(output: Path, force: bool) -> None:
                      "nerkd never replaces it, not even with --force")
 
 
+def resumable(output: Path) -> bool:
+    """Whether ``output`` has an unfinished run with a finished epoch to go on from."""
+    return (_work_folder(output) / CHECKPOINT).exists()
+
+
+def _work_folder(output: Path) -> Path:
+    return Path(f"{output}.nerkd-work")
+
+
 def _train(records: Sequence[Record], config: TrainConfig, task: Any, output: Path,
            dev: Sequence[Record] | None, resume: bool, data_hashes: dict[str, str],
            force: bool) -> Iterator[Event]:
@@ -143,7 +152,7 @@ def _train(records: Sequence[Record], config: TrainConfig, task: Any, output: Pa
     _seed_everything(config.seed)
     distributed = _Distributed.from_env()
     device = distributed.device(config.device)
-    work = Path(f"{output}.nerkd-work")
+    work = _work_folder(output)
     _fill_step_settings(config, *_step_settings(work, resume, device.type))
     tokenizer = load_tokenizer(config.model)
     network = load_for_training(config.model, labels, task.head).to(device)
