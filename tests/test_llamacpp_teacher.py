@@ -7,15 +7,6 @@ import sys
 import pytest
 
 from nerkd.core.teachers import llamacpp_teacher
-from nerkd.core.teachers.llamacpp_teacher import cpu_has_amx
-
-
-def test_amx_is_read_from_the_cpu_flags(tmp_path):
-    with_amx, without = tmp_path / "amx", tmp_path / "plain"
-    with_amx.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f amx_bf16 amx_tile amx_int8\n")
-    without.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f\n")
-    assert cpu_has_amx(str(with_amx)) and not cpu_has_amx(str(without))
-    assert not cpu_has_amx(str(tmp_path / "missing"))
 
 
 def embedded_teacher():
@@ -32,7 +23,7 @@ def test_extra_weight_buffers_are_off_only_on_an_amx_cpu(amx, monkeypatch):
     embedded_teacher()
     import llama_cpp.llama_cpp as native
 
-    monkeypatch.setattr(llamacpp_teacher, "cpu_has_amx", lambda: amx)
+    monkeypatch.setattr(llamacpp_teacher, "has_amx", lambda: amx)
     teacher = llamacpp_teacher.LlamaCppTeacher(n_ctx=256)
     assert teacher._llm.model_params.use_extra_bufts is not amx
     assert native.llama_model_default_params().use_extra_bufts  # llama.cpp's default is back

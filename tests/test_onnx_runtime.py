@@ -56,6 +56,19 @@ def test_the_graph_multiplies_in_int8(nerkd, model, sentences):
     assert {"DynamicQuantizeLinear", "MatMulInteger"} <= operators
     int8 = [t for t in graph.graph.initializer if t.data_type == onnx.TensorProto.INT8]
     assert len(int8) >= 6  # the weights of every linear layer (2 layers x 6 + head)
+    assert "Softmax" in operators and "IsNaN" not in operators  # eager attention, not SDPA's
+
+
+def test_a_graph_from_an_older_export_is_made_again(nerkd, model, sentences):
+    _tags(nerkd("predict", sentences, "--model", model, "--runtime", "onnx"))
+    stamp, graph = model / "onnx" / "source.json", model / "onnx" / "model.int8.onnx"
+    made = json.loads(stamp.read_text())
+    assert made["attention"] == "eager"
+    del made["attention"]  # as written before the export chose its attention
+    stamp.write_text(json.dumps(made))
+    before = graph.stat().st_mtime_ns
+    _tags(nerkd("predict", sentences, "--model", model, "--runtime", "onnx"))
+    assert graph.stat().st_mtime_ns != before and json.loads(stamp.read_text())["attention"]
 
 
 def test_onnx_on_a_gpu_is_refused_in_one_line(nerkd, model, sentences):
@@ -116,3 +129,22 @@ def test_onnx_needs_a_local_model_directory(nerkd, sentences, tmp_path, monkeypa
     assert result.stderr == ("nerkd: error: someone/tagger: --runtime onnx needs a local "
                              "model directory\n")
     assert not (tmp_path / "someone").exists()
+
+
+@pytest.mark.parametrize("vnni", [True, False])
+def test_weights_keep_all_8_bits_only_on_a_cpu_with_vnni(vnni, nerkd, model, sentences,
+                                                         monkeypatch):
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    import nerkd.core.onnx_runtime as runtime
+
+    monkeypatch.setattr(runtime, "has_int8_dot_products", lambda: vnni)
+    _tags(nerkd("predict", sentences, "--model", model, "--runtime", "onnx"))
+    graph = onnx.load(model / "onnx" / "model.int8.onnx")
+    widest = max(int(np.abs(numpy_helper.to_array(t).astype(np.int32)).max())
+                 for t in graph.graph.initializer if t.data_type == onnx.TensorProto.INT8)
+    assert widest > 64 if vnni else widest <= 64  # 7 bits: -64..63
+    assert json.loads((model / "onnx" / "source.json").read_text())["quantisation"] == {
+        "per_channel": True, "reduce_range": not vnni}

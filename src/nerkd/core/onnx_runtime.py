@@ -21,16 +21,28 @@ from types import SimpleNamespace
 from typing import Any
 
 from nerkd.core.calllog import default_path
+from nerkd.core.cpu_features import has_int8_dot_products
 from nerkd.core.errors import NerkdError
 from nerkd.core.io import open_output
 from nerkd.core.student import inference_split, model_fingerprint
 
 GRAPH = "model.int8.onnx"
 STAMP = "source.json"
-# Per-channel int8 weights in 7 bits: on CoNLL-2003 test (a MiniLM tagger, 2026-11-27) F1
-# 0.8482 against float32's 0.8486; per-tensor 8-bit lost 0.2 points (0.8466), and reduced
-# range alone 3.9 points.
-QUANTISATION = {"per_channel": True, "reduce_range": True}
+
+
+def quantisation() -> dict[str, bool]:
+    """Per-channel int8 weights; in 7 bits on CPUs without VNNI, as ONNX Runtime advises
+    there (AVX2 sums pairs of int8 products into 16 bits, which full-range weights can
+    saturate). CoNLL-2003 test, a MiniLM tagger: on an AVX2 EPYC, 7 bits per channel F1
+    0.8482 against float32's 0.8486 (per tensor: 0.8101); on a VNNI Xeon, 8 bits 0.8535
+    against float32's 0.8531 (7 bits: 0.8517), and 5-7% faster."""
+    return {"per_channel": True, "reduce_range": not has_int8_dot_products()}
+
+
+# Attention as plain matmuls and a softmax: the int8 graph of that export ran 1.17x the
+# graph of PyTorch's fused attention (SDPA, whose export adds masking ops) on an AVX-512
+# VNNI Xeon, and the same on an AVX2 EPYC (bench/README.md).
+ATTENTION = "eager"
 
 
 def int8_graph(model: Path, load_network: Callable[[], Any]) -> Path:
@@ -40,7 +52,8 @@ def int8_graph(model: Path, load_network: Callable[[], Any]) -> Path:
     fingerprint = model_fingerprint(model)
     folder = _folder(model, fingerprint)
     graph, stamp = folder / GRAPH, folder / STAMP
-    made_from = {"fingerprint": fingerprint, "quantisation": QUANTISATION}
+    made_from = {"fingerprint": fingerprint, "quantisation": quantisation(),
+                 "attention": ATTENTION}
     if graph.exists() and _stamped(stamp) == made_from:
         return graph
     with tempfile.TemporaryDirectory(dir=folder, prefix=".export-") as work:
@@ -111,6 +124,8 @@ def _export(network: Any, path: Path) -> None:
     dynamo one needs onnxscript, one more dependency for the same graph)."""
     import torch
 
+    if hasattr(network, "set_attn_implementation"):
+        network.set_attn_implementation(ATTENTION)
     example = (torch.ones(1, 3, dtype=torch.long), torch.ones(1, 3, dtype=torch.long))
     per_token = "TokenClassification" in type(network).__name__  # else one row per text
     axes = {"input_ids": {0: "batch", 1: "length"}, "attention_mask": {0: "batch", 1: "length"},
@@ -129,6 +144,6 @@ def _quantise(source: Path, target: Path) -> None:
     level = root.level
     root.setLevel(logging.ERROR)  # its advice to pre-process is for static quantisation
     try:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, **QUANTISATION)
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, **quantisation())
     finally:
         root.setLevel(level)

