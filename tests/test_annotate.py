@@ -426,3 +426,20 @@ def test_a_failed_record_without_id_is_named_by_its_place(tmp_path, server):
     assert len(list(annotator.run(records))) == 1
     assert annotator.stats.failed == [{"id": "record 2",
                                        "reason": "longer than 2000 characters"}]
+
+
+def test_a_rerun_that_only_replays_unreadable_answers_says_how_to_ask_again(nerkd, tmp_path):
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(UNIQUE[:3]) + "\n")
+    with FakeOpenAI(faults=[Fault("garbage", times=1000)]) as broken:
+        first = nerkd("annotate", source, "--base-url", broken.base_url, "--model", "m")
+    with FakeOpenAI() as mended:
+        replayed = nerkd("annotate", source, "--base-url", mended.base_url, "--model", "m")
+        asked = nerkd("annotate", source, "--base-url", mended.base_url, "--model", "m",
+                      "--call-log", tmp_path / "new.sqlite")
+    assert first.exit_code == 1 and "call log" not in first.stderr.splitlines()[-1]
+    assert replayed.exit_code == 1
+    assert replayed.stderr.splitlines()[-1].endswith(
+        "nothing was written; every answer came from the call log, so a re-run repeats them: "
+        "--call-log NEW.sqlite asks the teacher again")
+    assert asked.exit_code == 0 and len(asked.jsonl()) == 3

@@ -165,8 +165,12 @@ def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,
         raise typer.Exit(teaching.EXIT_BUDGET)
     annotated, wanted = stats["annotated"], stats["annotated"] + len(failed)
     if failed and annotated == 0:
+        # answers read back from the call log fail the same way on every re-run
+        replayed = ("; every answer came from the call log, so a re-run repeats them: "
+                    "--call-log NEW.sqlite asks the teacher again"
+                    if stats["cached"] and not stats["calls"] else "")
         raise fail(f"no record annotated: all {wanted} failed (first: {first}); "
-                   "nothing was written")
+                   f"nothing was written{replayed}")
     if annotated < min_annotated * wanted:
         raise fail(f"only {annotated} of {wanted} records annotated, below --min-annotated "
                    f"{min_annotated:g}: {len(failed)} failed (first: {first}); the output "

@@ -136,8 +136,10 @@ def check_model_output(output: Path, force: bool) -> None:
 
 
 def resumable(output: Path) -> bool:
-    """Whether ``output`` has an unfinished run with a finished epoch to go on from."""
-    return (_work_folder(output) / CHECKPOINT).exists()
+    """Whether ``output`` has an unfinished run with a finished epoch to go on from (or a
+    checkpoint of an old kind, which resuming refuses in its own words)."""
+    work = _work_folder(output)
+    return (work / CHECKPOINT).exists() or (work / PICKLED).exists()
 
 
 def _work_folder(output: Path) -> Path:
