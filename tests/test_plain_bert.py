@@ -94,6 +94,8 @@ def edited_config(source, target, **changes):
 @pytest.mark.parametrize("changes", [
     {"hidden_act": "gelu_new"}, {"is_decoder": True}, {"model_type": "roberta"},
     {"architectures": ["BertModel"]}, {"architectures": ["BertForSequenceClassification"]},
+    {"type_vocab_size": 1}, {"max_position_embeddings": None}, {"intermediate_size": 65},
+    {"id2label": {"0": "O", "1": "B-PER"}},  # sizes that do not fit the weights, or unstated
 ])
 def test_what_it_does_not_reproduce_loads_through_transformers(changes, tiny_tagger, tmp_path):
     directory = edited_config(tiny_tagger, tmp_path / "model", **changes)
@@ -110,6 +112,11 @@ def test_missing_or_damaged_weights_fall_back_and_say_why(tiny_tagger, tmp_path)
     del weights["classifier.bias"]
     save_file(weights, partial / "model.safetensors")
     assert plain_bert(str(partial), "token") is None
+
+    half = edited_config(tiny_tagger, tmp_path / "half")
+    save_file({k: v.half() for k, v in load_file(half / "model.safetensors").items()},
+              half / "model.safetensors")
+    assert plain_bert(str(half), "token") is None  # transformers keeps float16 in float16
 
     damaged = edited_config(tiny_tagger, tmp_path / "damaged")
     (damaged / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}")
@@ -146,6 +153,17 @@ def test_the_file_tokenizer_is_transformers_own_on_conll_dev(conll_dir, tmp_path
         assert first_windows(ours, texts, length) == first_windows(theirs, texts, length)
     assert (ours.cls_token_id, ours.sep_token_id, ours.pad_token_id) == \
         (theirs.cls_token_id, theirs.sep_token_id, theirs.pad_token_id)
+
+
+@pytest.mark.parametrize("setting", [{"split_special_tokens": True},
+                                     {"truncation_side": "left"}])
+def test_settings_kept_outside_the_file_load_through_transformers(setting, tiny_bert, tmp_path):
+    from transformers import AutoTokenizer
+
+    directory = tmp_path / "model"
+    AutoTokenizer.from_pretrained(tiny_bert, **setting).save_pretrained(directory)
+    (directory / "nerkd.json").write_text("{}")
+    assert file_tokenizer(str(directory)) is None
 
 
 def test_the_file_tokenizer_is_only_for_models_nerkd_trained(tiny_bert, tmp_path):

@@ -5,8 +5,8 @@ BERT needs none of it.
 
 It covers only what it reproduces (the tests hold it to transformers' own classes): a local
 ``bert`` model with the ``gelu`` activation and a token- or sequence-classification head,
-its weights in one ``model.safetensors``. ``plain_bert`` returns None for anything else,
-which then loads through transformers as before.
+its weights in one float32 ``model.safetensors`` shaped as its config says. ``plain_bert``
+returns None for anything else, which then loads through transformers as before.
 """
 
 from __future__ import annotations
@@ -42,42 +42,67 @@ def plain_bert(model: str, head: str) -> PlainBert | None:
     names = _names(weights, config, head)
     if names is None:
         return None
-    return PlainBert({ours: weights[theirs].float() for ours, theirs in names.items()},
+    return PlainBert({ours: weights[theirs] for ours, theirs in names.items()},
                      SimpleNamespace(**config), head)
+
+
+# Sizes the config must give (transformers would fill in defaults: those models load there).
+SIZES = ("vocab_size", "hidden_size", "intermediate_size", "max_position_embeddings",
+         "type_vocab_size", "num_hidden_layers", "num_attention_heads")
 
 
 def _covered(config: Any, head: str) -> bool:
     """A BERT classifier with nothing this module leaves out (a decoder's causal mask,
-    cross-attention, another activation)."""
+    cross-attention, another activation) and every size stated."""
     return (isinstance(config, dict) and config.get("model_type") == "bert"
             and config.get("architectures") == [ARCHITECTURES[head]]
             and config.get("hidden_act") == "gelu"
             and not config.get("is_decoder") and not config.get("add_cross_attention")
-            and isinstance(config.get("num_hidden_layers"), int)
-            and isinstance(config.get("num_attention_heads"), int)
-            and isinstance(config.get("hidden_size"), int)
-            and config["hidden_size"] % max(config["num_attention_heads"], 1) == 0)
+            and all(type(config.get(size)) is int and config[size] > 0 for size in SIZES)
+            and isinstance(config.get("id2label"), dict)
+            and config["hidden_size"] % config["num_attention_heads"] == 0)
 
 
 def _names(weights: dict[str, Any], config: dict[str, Any], head: str) -> dict[str, str] | None:
-    """Our weight names -> the checkpoint's (``bert.`` prefixed), or None if any is missing."""
-    wanted = ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
-              "embeddings.token_type_embeddings.weight",
-              *_affine("embeddings.LayerNorm", "weight", "bias")]
+    """Our weight names -> the checkpoint's (``bert.`` prefixed), or None unless every one
+    is there in float32 with the shape the config implies (transformers refuses a mismatch
+    in its own words, and keeps a float16 checkpoint in float16)."""
+    import torch
+
+    shapes = _shapes(config, head)
+    names = {name: name if name.startswith("classifier.") else f"bert.{name}" for name in shapes}
+    for ours, theirs in names.items():
+        tensor = weights.get(theirs)
+        if tensor is None or tensor.dtype != torch.float32 or tuple(tensor.shape) != shapes[ours]:
+            return None
+    return names
+
+
+def _shapes(config: dict[str, Any], head: str) -> dict[str, tuple[int, ...]]:
+    """Every weight the forward pass reads, with its shape."""
+    hidden, inner = config["hidden_size"], config["intermediate_size"]
+    shapes = {"embeddings.word_embeddings.weight": (config["vocab_size"], hidden),
+              "embeddings.position_embeddings.weight": (config["max_position_embeddings"], hidden),
+              "embeddings.token_type_embeddings.weight": (config["type_vocab_size"], hidden)}
+    shapes.update(_linear("embeddings.LayerNorm", hidden))
     for layer in range(config["num_hidden_layers"]):
+        prefix = f"encoder.layer.{layer}."
         for part in ("attention.self.query", "attention.self.key", "attention.self.value",
-                     "attention.output.dense", "attention.output.LayerNorm",
-                     "intermediate.dense", "output.dense", "output.LayerNorm"):
-            wanted += _affine(f"encoder.layer.{layer}.{part}", "weight", "bias")
+                     "attention.output.dense"):
+            shapes.update(_linear(prefix + part, hidden, hidden))
+        shapes.update(_linear(prefix + "intermediate.dense", inner, hidden))
+        shapes.update(_linear(prefix + "output.dense", hidden, inner))
+        for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
+            shapes.update(_linear(prefix + norm, hidden))
     if head == "sequence":
-        wanted += _affine("pooler.dense", "weight", "bias")
-    names = {name: f"bert.{name}" for name in wanted}
-    names.update({name: name for name in _affine("classifier", "weight", "bias")})
-    return names if all(theirs in weights for theirs in names.values()) else None
+        shapes.update(_linear("pooler.dense", hidden, hidden))
+    shapes.update(_linear("classifier", len(config["id2label"]), hidden))
+    return shapes
 
 
-def _affine(prefix: str, *parts: str) -> list[str]:
-    return [f"{prefix}.{part}" for part in parts]
+def _linear(prefix: str, out: int, into: int | None = None) -> dict[str, tuple[int, ...]]:
+    """A linear layer's weight and bias (a layer norm's, without ``into``)."""
+    return {f"{prefix}.weight": (out, into) if into else (out,), f"{prefix}.bias": (out,)}
 
 
 class PlainBert:

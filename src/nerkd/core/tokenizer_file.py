@@ -33,7 +33,17 @@ def file_tokenizer(model: str) -> FileTokenizer | None:
         return None
     ids = [backend.token_to_id(names.get(key)) if isinstance(names.get(key), str) else None
            for key in ("cls_token", "sep_token", "pad_token")]
-    return None if None in ids else FileTokenizer(backend, *ids)
+    if None in ids or not _file_settings_only(names):
+        return None
+    return FileTokenizer(backend, *ids)
+
+
+def _file_settings_only(names: Any) -> bool:
+    """Whether transformers would tokenize as the file does: ``save_pretrained`` keeps these
+    two settings in ``tokenizer_config.json`` only, so a tokenizer that changed them loads
+    through transformers."""
+    return (isinstance(names, dict) and not names.get("split_special_tokens")
+            and names.get("truncation_side", "right") == "right")
 
 
 class FileTokenizer:
