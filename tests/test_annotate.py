@@ -279,6 +279,7 @@ def test_a_run_that_annotated_nothing_fails(nerkd, tmp_path):
     assert lines[-1].startswith("nerkd: error: no record annotated: all 20 failed (first: ")
     assert "server error (500)" in lines[-1]
     assert kept.read_text() == '{"text": "an earlier run"}\n'  # a failed run writes nothing
+    assert lines[-1].endswith(f"; nothing was written to {kept}")
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no parts
     assert "Traceback" not in result.stderr
     assert accepting_any_share.exit_code == 1  # nothing at all is never a success
@@ -440,6 +441,19 @@ def test_a_rerun_that_only_replays_unreadable_answers_says_how_to_ask_again(nerk
     assert first.exit_code == 1 and "call log" not in first.stderr.splitlines()[-1]
     assert replayed.exit_code == 1
     assert replayed.stderr.splitlines()[-1].endswith(
-        "nothing was written; every answer came from the call log, so a re-run repeats them: "
+        "; every answer came from the call log, so a re-run repeats them: "
         "--call-log NEW.sqlite asks the teacher again")
     assert asked.exit_code == 0 and len(asked.jsonl()) == 3
+
+
+def test_a_budget_stop_before_any_answer_leaves_the_output_and_says_so(nerkd, tmp_path):
+    source, kept = tmp_path / "in.txt", tmp_path / "out.jsonl"
+    source.write_text("\n".join(UNIQUE[:4]) + "\n")
+    kept.write_text("earlier\n")
+    with FakeOpenAI(faults=[Fault("garbage", times=1000)]) as server:
+        result = nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
+                       "--concurrency", "1", "--max-tokens", "1", "-o", kept)
+    assert result.exit_code == 3, result.stderr
+    assert (f"stopped early: token budget of 1 reached; nothing was annotated, so nothing "
+            f"was written to {kept}, and a re-run resumes from the call log") in result.stderr
+    assert kept.read_text() == "earlier\n"

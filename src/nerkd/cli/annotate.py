@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
@@ -133,21 +134,27 @@ def _write(records: Iterable[Record], output: str, fmt: str,
     nothing (every record failed, or a budget stopped it first) fails before its output is
     committed, so an existing file stays as it was."""
     from nerkd.core.formats import write_records
+    from nerkd.core.io import STDIO
+
+    # a regular file is committed at the end; stdout and devices are written as records come
+    atomic = output != STDIO and (Path(output).is_file() or not Path(output).exists())
 
     def judged_first_if_empty() -> Iterator[Record]:
         yield from records
         so_far = stats()
         if so_far["annotated"] == 0 and (so_far["failed"] or so_far["stopped"]):
-            _finish(so_far, report, min_annotated, what)  # raises: nothing is committed
+            unwritten = f"nothing was written to {output}" if atomic else None
+            _finish(so_far, report, min_annotated, what, unwritten)  # raises
 
     write_records(judged_first_if_empty(), output, fmt)
     _finish(stats(), report, min_annotated, what)
 
 
 def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,
-            what: str) -> None:
+            what: str, unwritten: str | None = None) -> None:
     """Report, summary and warnings (``what`` was counted: entities or classes); exit 3 on a
-    budget stop, 1 when too few were annotated."""
+    budget stop, 1 when too few were annotated. ``unwritten``: says that the output was not
+    written (nothing was annotated)."""
     from nerkd.core.io import open_output
 
     stats = {what if key == "entities" else key: value for key, value in stats.items()}
@@ -160,8 +167,10 @@ def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,
     if failed:
         warn(f"{len(failed)} records could not be annotated (first: {first})")
     if stats["stopped"]:
-        warn(f"stopped early: {stats['stopped']}; the output is complete up to that point, "
-             "and a re-run resumes from the call log")
+        done = (f"nothing was annotated, so {unwritten}" if unwritten
+                else "the output is complete up to that point")
+        warn(f"stopped early: {stats['stopped']}; {done}, and a re-run resumes from the call "
+             "log")
         raise typer.Exit(teaching.EXIT_BUDGET)
     annotated, wanted = stats["annotated"], stats["annotated"] + len(failed)
     if failed and annotated == 0:
@@ -169,8 +178,8 @@ def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,
         replayed = ("; every answer came from the call log, so a re-run repeats them: "
                     "--call-log NEW.sqlite asks the teacher again"
                     if stats["cached"] and not stats["calls"] else "")
-        raise fail(f"no record annotated: all {wanted} failed (first: {first}); "
-                   f"nothing was written{replayed}")
+        raise fail(f"no record annotated: all {wanted} failed (first: {first})"
+                   f"{'; ' + unwritten if unwritten else ''}{replayed}")
     if annotated < min_annotated * wanted:
         raise fail(f"only {annotated} of {wanted} records annotated, below --min-annotated "
                    f"{min_annotated:g}: {len(failed)} failed (first: {first}); the output "
