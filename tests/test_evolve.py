@@ -225,7 +225,7 @@ def test_bad_arguments_are_one_line_errors(nerkd, data, tiny_bert):
     assert negative.exit_code == 2
     for result in unlabelled:  # nothing to train the first student on
         assert result.exit_code == 1
-        assert "no labelled records" in result.stderr
+        assert "no tagged records (the first student is trained on them)" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
     assert not (data / "run").exists()
 

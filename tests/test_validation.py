@@ -1,6 +1,7 @@
 """Records are checked completely where they are read: every bad field is a located error."""
 
 import json
+import re
 
 import pytest
 
@@ -98,8 +99,8 @@ def test_ner_training_refuses_a_dev_file_without_tags_naming_it(nerkd, tiny_bert
     dev.write_text('{"text": "Rates rise again.", "label": "business"}\n')  # a class, no tags
     result = nerkd("train", gold, "--dev", dev, "--model", tiny_bert, "-o", model)
     assert result.exit_code == 1
-    assert result.stderr == (f"nerkd: error: {dev}: no tagged records to score entities on "
-                             "(--dev needs gold tags)\n")
+    assert result.stderr == (f"nerkd: error: --dev {dev}: no tagged records (scoring entities "
+                             "needs gold tags)\n")
     assert not model.exists()
 
 
@@ -145,7 +146,8 @@ def test_evolve_refuses_unlabelled_dev_before_round_one(nerkd, tmp_path):
     result = nerkd("evolve", "--seed-data", seed, "--dev", dev, "-o", tmp_path / "run",
                    "--base-url", "http://127.0.0.1:9/v1", "--model", "m")
     assert result.exit_code == 1
-    assert result.stderr == "nerkd: error: --dev: no labelled records (scoring needs gold tags)\n"
+    assert result.stderr == ("nerkd: error: --dev: no tagged records (scoring entities needs "
+                             "gold tags)\n")
 
 
 @pytest.mark.parametrize("items, world", [(5, 4), (7, 3), (4, 4), (17, 8)])
@@ -185,3 +187,18 @@ def test_types_starting_like_other_scheme_prefixes_are_real_types(tmp_path):
     path = tmp_path / "mail.conll"
     path.write_text("bob B-E-MAIL\nsent O\n")
     assert next(read_records(path)).tags == ["B-E-MAIL", "O"]
+
+
+@pytest.mark.parametrize("task, refused", [("ner", "no tagged records (why)"),
+                                           ("classify", None), (None, None)])
+def test_documents_with_classes_are_no_labels_for_an_entity_task(task, refused):
+    from nerkd.core.records import make_record, require_labels
+
+    documents = [make_record(["Rates", "rise"], label="business")]
+    if refused:
+        with pytest.raises(NerkdError, match=rf"^dev\.jsonl: {re.escape(refused)}$"):
+            require_labels(documents, "dev.jsonl", task, "why")
+    else:
+        require_labels(documents, "dev.jsonl", task, "why")
+    with pytest.raises(NerkdError, match="no labelled documents"):
+        require_labels([make_record(["EU"], ["B-ORG"])], "dev.jsonl", "classify")

@@ -80,7 +80,8 @@ def evolve(
     seeds = list(read_records(seed_data))
     kind = kit(task_of(seeds) if task == "auto" else task)
     label_set = kind.labels(labels, seeds)
-    require_labels(seeds, f"--seed-data {seed_data}", "the first student is trained on them")
+    require_labels(seeds, f"--seed-data {seed_data}", kind.name,
+                   "the first student is trained on them")
     backend = teaching.pick_backend(teacher, base_url)
     teaching.check_teacher_fits(kind, backend)
     if pool is None and backend in teaching.MODEL_BACKENDS:

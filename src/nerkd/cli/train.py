@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -14,7 +14,6 @@ from nerkd.cli.common import (
     DeviceOpt,
     SeedOpt,
     empty_input,
-    fail,
     flag,
     info,
     notice_stdin,
@@ -24,9 +23,6 @@ from nerkd.cli.common import (
     write_json,
 )
 from nerkd.cli.tasks import kit
-
-if TYPE_CHECKING:
-    from nerkd.core.records import Record
 
 
 def train(
@@ -56,6 +52,7 @@ def train(
     from nerkd.core.formats import read_records
     from nerkd.core.io import check_output, display_name, file_digest
     from nerkd.core.plan import is_plan
+    from nerkd.core.records import require_labels
     from nerkd.core.student import resolve_model
     from nerkd.core.tasks import task_of
     from nerkd.core.train import TrainConfig, check_model_output, resumable
@@ -73,8 +70,8 @@ def train(
     if epochs is None and not is_plan(records):
         epochs = 3
     kind = kit(task_of(records) if task == "auto" else task)
-    if dev_records is not None:
-        _check_dev(dev_records, display_name(dev), kind.name)
+    if dev_records is not None:  # named here, before the model loads
+        require_labels(dev_records, f"--dev {display_name(dev)}", kind.name)
     if resume and not resumable(Path(output)):
         warn(f"--resume: {output} has no unfinished run to resume; training from the start")
     extra_labels = list(kind.labels(labels)) if labels else None
@@ -90,15 +87,6 @@ def train(
             pass
         return
     write_json(_render(events, Path(log) if log else None, kind))
-
-
-def _check_dev(records: list[Record], name: str, task: str) -> None:
-    """Dev data must hold what the task scores (named here, before the model loads): tags
-    for entities, classes for documents."""
-    if task == "ner" and not any(r.tags is not None and r.tokens for r in records):
-        raise fail(f"{name}: no tagged records to score entities on (--dev needs gold tags)")
-    if task == "classify" and not any(r.label is not None for r in records):
-        raise fail(f"{name}: no labelled documents to score on (--dev needs gold classes)")
 
 
 def _render(events: Any, log: Path | None, kind: Any) -> dict[str, Any]:

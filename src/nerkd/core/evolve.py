@@ -92,9 +92,9 @@ class Evolver:
         self.task, self.teaching, self.student = task, teaching, student
         self.options, self.run_dir = options, Path(run_dir)
         self.dev, self.test = list(dev), list(test)
-        require_labels(self.dev, "--dev")
+        require_labels(self.dev, "--dev", task.name)
         if self.test:
-            require_labels(self.test, "--test")
+            require_labels(self.test, "--test", task.name)
 
     def run(self, seed_data: Sequence[Record]) -> Iterator[RoundMetrics]:
         """Metrics of each round finished in this call (earlier ones are kept on disk)."""

@@ -92,12 +92,19 @@ def make_record(
     return record.with_tags(tags) if tags is not None else record
 
 
-def require_labels(records: Sequence[Record], what: str,
-                   why: str = "scoring needs gold tags") -> None:
-    """Fail before any work when ``records`` carry no tags (or, being documents, no
-    classes) at all; ``why`` they are needed ends the message."""
-    if not any((r.tags is not None and r.tokens) or r.label is not None for r in records):
-        raise NerkdError(f"{what}: no labelled records ({why})")
+def require_labels(records: Sequence[Record], what: str, task: str | None = None,
+                   why: str | None = None) -> None:
+    """Fail before any work when ``records`` carry none of what ``task`` scores: tags for
+    ``ner``, classes for ``classify``, either for None; ``why`` they are needed ends the
+    message."""
+    tagged = any(r.tags is not None and r.tokens for r in records)
+    classed = any(r.label is not None for r in records)
+    if task == "ner" and not tagged:
+        raise NerkdError(f"{what}: no tagged records ({why or 'scoring entities needs gold tags'})")
+    if task == "classify" and not classed:
+        raise NerkdError(f"{what}: no labelled documents ({why or 'scoring needs gold classes'})")
+    if not (tagged or classed):
+        raise NerkdError(f"{what}: no labelled records ({why or 'scoring needs gold labels'})")
 
 
 def record_from_json(obj: Any, tokenize: Tokenizer | None = None,

@@ -29,7 +29,7 @@ from nerkd.core.errors import NerkdError
 from nerkd.core.evaluate import macro, scores
 from nerkd.core.parse import ParseError, json_values
 from nerkd.core.plan import record_weight
-from nerkd.core.records import Record
+from nerkd.core.records import Record, require_labels
 
 UNANSWERED = "(none)"  # the confusion matrix's column for documents without a prediction
 SHOWN_CHARS = 1500  # of each few-shot example's text: the first window is what counts
@@ -238,8 +238,8 @@ class ClassifyTraining:
         classes = sorted({r.label for r in records if r.label is not None} | set(given or []))
         if not classes:
             raise NerkdError("no labelled training documents (records need a label)")
-        if dev is not None and not any(r.label is not None for r in dev):
-            raise NerkdError("--dev: no labelled documents (scoring needs gold classes)")
+        if dev is not None:
+            require_labels(dev, "--dev", self.name)
         unseen = sorted({r.label for r in dev or [] if r.label is not None} - set(classes))
         if unseen:
             raise NerkdError(f"dev classes unseen in training: {', '.join(unseen)} "

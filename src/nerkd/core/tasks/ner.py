@@ -13,7 +13,7 @@ from nerkd.core.encoding import IGNORE, encode, window_labels
 from nerkd.core.errors import NerkdError
 from nerkd.core.parse import parse_entities
 from nerkd.core.plan import record_weight
-from nerkd.core.records import Record
+from nerkd.core.records import Record, require_labels
 from nerkd.core.student import label_list
 from nerkd.core.tags import TokenSpan, spans_to_iob2
 
@@ -60,8 +60,8 @@ class NerTraining:
         if not tagged and not given:
             raise NerkdError("no labelled training records")
         labels = label_list([*tagged, [f"B-{t}" for t in given or []]])
-        if dev is not None and not any(r.tags is not None and r.tokens for r in dev):
-            raise NerkdError("--dev: no tagged records (scoring entities needs gold tags)")
+        if dev is not None:
+            require_labels(dev, "--dev", self.name)
         unseen = sorted(set(label_list([r.tags for r in dev or [] if r.tags])) - set(labels))
         if unseen:
             raise NerkdError(f"dev labels unseen in training: {', '.join(unseen)} "
