@@ -20,6 +20,9 @@ from typing import Any
 ARCHITECTURES = {"token": "BertForTokenClassification",
                  "sequence": "BertForSequenceClassification"}
 WEIGHTS = "model.safetensors"
+# Sizes the config must give (transformers would fill in defaults: those models load there).
+SIZES = ("vocab_size", "hidden_size", "intermediate_size", "max_position_embeddings",
+         "type_vocab_size", "num_hidden_layers", "num_attention_heads")
 
 
 def plain_bert(model: str, head: str) -> PlainBert | None:
@@ -44,11 +47,6 @@ def plain_bert(model: str, head: str) -> PlainBert | None:
         return None
     return PlainBert({ours: weights[theirs] for ours, theirs in names.items()},
                      SimpleNamespace(**config), head)
-
-
-# Sizes the config must give (transformers would fill in defaults: those models load there).
-SIZES = ("vocab_size", "hidden_size", "intermediate_size", "max_position_embeddings",
-         "type_vocab_size", "num_hidden_layers", "num_attention_heads")
 
 
 def _covered(config: Any, head: str) -> bool:
