@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
@@ -134,10 +133,9 @@ def _write(records: Iterable[Record], output: str, fmt: str,
     nothing (every record failed, or a budget stopped it first) fails before its output is
     committed, so an existing file stays as it was."""
     from nerkd.core.formats import write_records
-    from nerkd.core.io import STDIO
+    from nerkd.core.io import written_atomically
 
-    # a regular file is committed at the end; stdout and devices are written as records come
-    atomic = output != STDIO and (Path(output).is_file() or not Path(output).exists())
+    atomic = written_atomically(output)
 
     def judged_first_if_empty() -> Iterator[Record]:
         yield from records

@@ -131,6 +131,12 @@ def _packed_stdout(binary: bool) -> Iterator[IO[Any]]:
     sys.stdout.buffer.flush()
 
 
+def written_atomically(path: str | Path) -> bool:
+    """Whether ``open_output`` commits ``path`` at the end (a regular file, or one it makes)
+    instead of writing as records come (stdout, a device, a FIFO, ``/proc``)."""
+    return str(path) not in (STDIO, "/dev/stdout") and not _writes_through(path)
+
+
 def _writes_through(path: str | Path) -> bool:
     """Whether ``path`` (links followed) exists and is no regular file we may rename over."""
     try:
