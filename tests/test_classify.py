@@ -93,7 +93,11 @@ def test_eval_by_id_counts_missing_documents_as_unanswered(nerkd, tmp_path):
     misordered = _jsonl(tmp_path / "order.jsonl", [{**a, "label": "sport"} for a in ARTICLES[::-1]])
     result = nerkd("eval", gold, misordered)
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"nerkd: error: {gold}: document 0 (id b1) differs from")
+    assert result.stderr.startswith(f"nerkd: error: {gold}:1: document 0 (id b1) differs from "
+                                    f"{misordered}:1 ")
+    short = _jsonl(tmp_path / "short.jsonl", [{**a, "label": "sport"} for a in ARTICLES[:1]])
+    result = nerkd("eval", gold, short)  # located at the first document the prediction lacks
+    assert result.exit_code == 1 and result.stderr.startswith(f"nerkd: error: {gold}:2: ")
 
 
 def test_the_task_is_read_off_the_records():

@@ -62,18 +62,20 @@ def test_matches_seqeval_on_perturbed_dev(nerkd, conll_dir, tmp_path):
         f1_score([r.tags for r in gold], pred_tags), abs=1e-12)
 
 
-def test_misaligned_files_name_the_first_differing_sentence(nerkd, tmp_path):
-    gold, pred = tmp_path / "gold.jsonl", tmp_path / "pred.jsonl"
-    write_records([make_record(["a", "b"], ["O", "O"], id="s0"),
-                   make_record(["c", "d"], ["O", "O"], id="s1")], gold)
+def test_misaligned_files_name_the_first_differing_sentence_and_its_line(nerkd, tmp_path):
+    gold, pred = tmp_path / "gold.conll", tmp_path / "pred.jsonl"
+    gold.write_text("-DOCSTART- O\n\na O\nb O\n\nc O\nd O\n\ne O\n")
     write_records([make_record(["a", "b"], ["O", "O"], id="s0"),
                    make_record(["c", "X"], ["O", "O"], id="s1")], pred)
     result = nerkd("eval", gold, pred)
     assert result.exit_code == 1
-    assert "sentence 1 (id s1) differs" in result.stderr and "'d' vs 'X'" in result.stderr
+    assert result.stderr.startswith(f"nerkd: error: {gold}:6: sentence 1 (id gold-1) differs "
+                                    f"from {pred}:2 (id s1) at token 1: 'd' vs 'X'")
     write_records([make_record(["a", "b"], ["O", "O"], id="s0")], pred)
-    short = nerkd("eval", gold, pred)
-    assert short.exit_code == 1 and "2 sentences in" in short.stderr
+    short = nerkd("eval", gold, pred)  # located at the first sentence the prediction lacks
+    assert short.exit_code == 1
+    assert short.stderr.startswith(f"nerkd: error: {gold}:6: 3 sentences in {gold} but 1 "
+                                   f"sentence in {pred}; the first unmatched is sentence 1")
 
 
 def test_unlabelled_predictions_are_an_error(nerkd, tmp_path, fixtures):

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal, NamedTuple, get_args
 
 from nerkd.core.errors import NerkdError
-from nerkd.core.records import Record
+from nerkd.core.records import Record, located, unmatched
 
 Mode = Literal["conlleval", "strict"]
 DEFAULT_MODE: Mode = "conlleval"
@@ -238,14 +238,14 @@ def _check_aligned(gold: list[Record], pred: list[Record], names: tuple[str, str
             k = next((k for k, (a, b) in enumerate(pairs) if a != b),
                      min(len(g.tokens), len(p.tokens)))
             raise NerkdError(
-                f"sentence {i} (id {g.id}) differs from {names[1]} (id {p.id}) at token {k}: "
-                f"{_token(g.tokens, k)} vs {_token(p.tokens, k)}", names[0])
+                f"sentence {i} (id {g.id}) differs from {located(names[1], p)} (id {p.id}) "
+                f"at token {k}: {_token(g.tokens, k)} vs {_token(p.tokens, k)}",
+                names[0], g.line)
         for record, name in ((g, names[0]), (p, names[1])):
             if record.tags is None:
-                raise NerkdError(f"sentence {i} (id {record.id}) has no tags", name)
+                raise NerkdError(f"sentence {i} (id {record.id}) has no tags", name, record.line)
     if len(gold) != len(pred):
-        raise NerkdError(f"{len(gold)} sentences in {names[0]} but {len(pred)} in {names[1]}; "
-                         f"the first unmatched is sentence {min(len(gold), len(pred))}", names[0])
+        raise unmatched(gold, pred, names, "sentence")
 
 
 def _token(tokens: list[str], k: int) -> str:

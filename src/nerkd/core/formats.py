@@ -96,6 +96,7 @@ def _locate_errors(records: Iterator[tuple[int, Record]], name: str) -> Iterator
     line = None
     try:
         for line, record in records:  # noqa: B007 - the line is read in the handler
+            record.line = line
             yield record
     except NerkdError as error:
         raise error.located(name, line) from None

@@ -41,6 +41,8 @@ class Record:
     columns: list[list[str]] | None = None
     docstart: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Where a reader found it (its first line), so later checks can name the line; never written.
+    line: int | None = field(default=None, compare=False, repr=False)
 
     @property
     def labelled(self) -> bool:
@@ -105,6 +107,25 @@ def require_labels(records: Sequence[Record], what: str, task: str | None = None
         raise NerkdError(f"{what}: no labelled documents ({why or 'scoring needs gold classes'})")
     if not (tagged or classed):
         raise NerkdError(f"{what}: no labelled records ({why or 'scoring needs gold labels'})")
+
+
+def located(name: str, record: Record) -> str:
+    """``name:line`` for a record a reader found there, else ``name``."""
+    return f"{name}:{record.line}" if record.line is not None else name
+
+
+def unmatched(gold: Sequence[Record], pred: Sequence[Record], names: tuple[str, str],
+              what: str) -> NerkdError:
+    """The error for two streams that should pair up but differ in length, located at the
+    first record the shorter one lacks; ``what`` names one record (``sentence``)."""
+    def count(n: int) -> str:
+        return f"{n} {what}{'' if n == 1 else 's'}"
+
+    k = min(len(gold), len(pred))
+    longer, name = (gold, names[0]) if len(gold) > len(pred) else (pred, names[1])
+    return NerkdError(f"{count(len(gold))} in {names[0]} but {count(len(pred))} in {names[1]}; "
+                      f"the first unmatched is {what} {k} (id {longer[k].id})", name,
+                      longer[k].line)
 
 
 def record_from_json(obj: Any, tokenize: Tokenizer | None = None,

@@ -29,7 +29,7 @@ from nerkd.core.errors import NerkdError
 from nerkd.core.evaluate import macro, scores
 from nerkd.core.parse import ParseError, json_values
 from nerkd.core.plan import record_weight
-from nerkd.core.records import Record, require_labels
+from nerkd.core.records import Record, located, require_labels, unmatched
 
 UNANSWERED = "(none)"  # the confusion matrix's column for documents without a prediction
 SHOWN_CHARS = 1500  # of each few-shot example's text: the first window is what counts
@@ -198,7 +198,7 @@ def evaluate_label_records(gold: Iterable[Record], pred: Iterable[Record], *,
     gold_records, pred_records = list(gold), list(pred)
     for i, record in enumerate(gold_records):
         if record.label is None:
-            raise NerkdError(f"document {i} (id {record.id}) has no label", names[0])
+            raise NerkdError(f"document {i} (id {record.id}) has no label", names[0], record.line)
     if by_id:
         found = {r.id: r for r in pred_records}
         stray = sorted(set(found) - {r.id for r in gold_records}, key=str)
@@ -214,12 +214,10 @@ def evaluate_label_records(gold: Iterable[Record], pred: Iterable[Record], *,
 def _check_aligned(gold: list[Record], pred: list[Record], names: tuple[str, str]) -> None:
     for i, (g, p) in enumerate(zip(gold, pred)):
         if g.text != p.text:
-            raise NerkdError(f"document {i} (id {g.id}) differs from {names[1]} (id {p.id}): "
-                             f"{g.text[:40]!r} vs {p.text[:40]!r}", names[0])
+            raise NerkdError(f"document {i} (id {g.id}) differs from {located(names[1], p)} "
+                             f"(id {p.id}): {g.text[:40]!r} vs {p.text[:40]!r}", names[0], g.line)
     if len(gold) != len(pred):
-        raise NerkdError(f"{len(gold)} documents in {names[0]} but {len(pred)} in {names[1]}",
-                         names[0])
-
+        raise unmatched(gold, pred, names, "document")
 
 
 class ClassifyTraining:
