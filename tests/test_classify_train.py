@@ -236,3 +236,26 @@ def test_a_classifier_refuses_conll_output_in_one_line(nerkd, trained, tmp_path)
     assert "text classifier and CoNLL holds entity tags" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_a_machine_label_replaces_the_other_tasks_gold(nerkd, trained, tiny_tagger, tmp_path):
+    """``source`` speaks for every label of a record: a class predicted for a record with gold
+    tags (or tags for one with a gold class) drops the gold, with a warning, rather than pass it
+    off as silver, and the eval that follows cannot score the copied gold as the prediction."""
+    folder, _ = trained
+    both = _write(tmp_path / "both.jsonl", [
+        {"id": "x1", "text": "Smith won the club match", "label": "sport", "source": "gold",
+         "tokens": ["Smith", "won", "the", "club", "match"],
+         "tags": ["B-PER", "O", "O", "O", "O"], "note": "kept"}])
+    classified = nerkd("predict", both, "--model", folder / "model")
+    assert classified.exit_code == 0, classified.stderr
+    [row] = classified.jsonl()
+    assert "tags" not in row and "spans" not in row and row["label"] in {"business", "sport"}
+    assert (row["source"], row["note"]) == ("silver", "kept")
+    assert "written with the machine's labels only" in classified.stderr
+    tagged = nerkd("predict", both, "--model", tiny_tagger)
+    assert tagged.exit_code == 0, tagged.stderr
+    [row] = tagged.jsonl()
+    assert "label" not in row and len(row["tags"]) == 5 and row["source"] == "silver"
+    (tmp_path / "pred.jsonl").write_text(classified.stdout)
+    assert nerkd("eval", both, tmp_path / "pred.jsonl").exit_code == 1  # no tags to score

@@ -193,7 +193,6 @@ class Annotator:
 
     def _silver(self, record: Record, value: Any, confidence: Any) -> Record:
         silver = self.reading.silver(record, value, confidence, self.options.votes)
-        silver.source = "silver"
         silver.meta = {**record.meta, **silver.meta, "teacher": self.teacher.model,
                        "backend": self.teacher.backend, "prompt": self.prompt.fingerprint}
         if self.options.votes > 1:

@@ -125,8 +125,7 @@ class ModelTeacher:
     def _silver(self, record: Record, spans: list[TokenSpan]) -> Record:
         self.stats.entities["proposed"] += len(spans)
         mapped = [span for span in map(self._mapped, spans) if span is not None]
-        silver = record.with_tags(spans_to_iob2(len(record.tokens), self._longest(mapped)))
-        silver.source = "silver"
+        silver = record.silver(tags=spans_to_iob2(len(record.tokens), self._longest(mapped)))
         silver.meta = {**record.meta, "teacher": self.model, "backend": self.backend}
         self.stats.annotated += 1
         return silver

@@ -228,8 +228,7 @@ def predict(records: Iterable[Record], tagger: Tagger, chunk: int = 2048,
     iterator = iter(records)
     while batch := list(itertools.islice(iterator, chunk)):
         for record, tags in zip(batch, tagger.tag([r.tokens for r in batch])):
-            tagged = record.with_tags(tags)
-            tagged.source = "silver"
+            tagged = record.silver(tags=tags)
             if name:
                 tagged.meta["predicted_by"] = name
             yield tagged

@@ -10,11 +10,12 @@ precedes the sentence). Unknown keys pass through untouched.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nerkd.core.errors import NerkdError
+from nerkd.core.errors import NerkdError, NerkdWarning
 from nerkd.core.offsets import Offsets, align_tokens, char_spans, token_spans
 from nerkd.core.tags import iob2_spans, spans_to_iob2, to_iob2
 
@@ -56,6 +57,18 @@ class Record:
         if tags is not None:
             copy.tags = to_iob2(tags)
             copy.spans = char_spans(self.text, self.offsets, iob2_spans(copy.tags))
+        return copy
+
+    def silver(self, tags: Sequence[str] | None = None, label: str | None = None) -> Record:
+        """A copy carrying one task's machine labels, ``tags`` or a class ``label``, and no
+        other: ``source`` speaks for every label of a record, so gold labels of the other task
+        would be passed off as silver (and tags kept beside a class make it an entity record)."""
+        if (tags is None and self.tags is not None) or (label is None and self.label is not None):
+            warnings.warn("records that held the other task's labels (entity tags or a class) "
+                          "are written with the machine's labels only", NerkdWarning,
+                          stacklevel=2)
+        copy = self.with_tags(tags)
+        copy.label, copy.source = label, "silver"
         return copy
 
     def to_json(self) -> dict[str, Any]:

@@ -54,8 +54,7 @@ class ClassModelTeacher:
             self.stats.seconds = time.perf_counter() - started
 
     def _silver(self, record: Record, label: str) -> Record:
-        silver = record.with_tags(None)
-        silver.label, silver.source = label, "silver"
+        silver = record.silver(label=label)
         silver.meta = {**record.meta, "teacher": self.model, "backend": self.backend}
         return silver
 

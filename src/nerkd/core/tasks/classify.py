@@ -125,8 +125,7 @@ class ClassReading:
         return (label, n / votes) if n * 2 >= votes else (None, n / votes)
 
     def silver(self, record: Record, label: str, confidence: float, votes: int) -> Record:
-        silver = record.with_tags(None)
-        silver.label = label
+        silver = record.silver(label=label)
         if votes > 1:
             silver.meta = {"confidence": confidence}
         return silver
@@ -349,7 +348,7 @@ def predict_labels(records: Iterable[Record], classifier: Classifier, chunk: int
     iterator = iter(records)
     while batch := list(itertools.islice(iterator, chunk)):
         for record, label in zip(batch, classifier.classify([r.text for r in batch])):
-            record.label, record.source = label, "silver"
+            labelled = record.silver(label=label)
             if name:
-                record.meta["predicted_by"] = name
-            yield record
+                labelled.meta["predicted_by"] = name
+            yield labelled

@@ -39,7 +39,7 @@ class EntityReading:
 
     def silver(self, record: Record, spans: list[TokenSpan],
                confidence: dict[TokenSpan, float], votes: int) -> Record:
-        silver = record.with_tags(spans_to_iob2(len(record.tokens), spans))
+        silver = record.silver(tags=spans_to_iob2(len(record.tokens), spans))
         if votes > 1:
             for span, char_span in zip(spans, silver.spans or []):
                 char_span["confidence"] = confidence[span]
