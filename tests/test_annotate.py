@@ -337,6 +337,28 @@ def test_min_annotated_counts_only_the_records_to_annotate(nerkd, tmp_path):
     assert lenient.exit_code == 0, lenient.stderr
 
 
+def test_keep_gold_keeps_only_the_tasks_own_gold(nerkd, tmp_path):
+    """Entity annotation passes tagged records through, not a document that has only a
+    class: that one is annotated, its class and the old labels' provenance dropped."""
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "g", "tokens": ["Paris", "."], "tags": ["B-LOC", "O"],
+                                  "source": "gold"}) + "\n"
+                      + json.dumps({"id": "d", "text": TEXTS[3], "label": "politics",
+                                    "source": "gold", "meta": {"predicted_by": "m0", "k": 1}})
+                      + "\n")
+    with FakeOpenAI() as server:
+        result = nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
+                       "--keep-gold", "--call-log", tmp_path / "calls.sqlite")
+    assert result.exit_code == 0, result.stderr
+    kept, annotated = result.jsonl()
+    assert (kept["id"], kept["source"], kept["tags"]) == ("g", "gold", ["B-LOC", "O"])
+    assert annotated["id"] == "d" and annotated["source"] == "silver"
+    assert "label" not in annotated and "B-PER" in annotated["tags"]
+    assert annotated["meta"]["k"] == 1 and annotated["meta"]["teacher"] == "m"
+    assert "predicted_by" not in annotated["meta"]
+    assert "1 gold passed through" in result.stderr
+
+
 def test_summary_counts_are_words_and_the_report_is_written(nerkd, tmp_path):
     reply = json.dumps({"entities": [{"text": "Peter Smith", "label": "PER"},
                                      {"text": "Atlantis", "label": "LOC"}]})

@@ -235,6 +235,23 @@ def test_min_confidence_drops_records_and_weights_follow_confidence():
     assert record_weight(records["c1"]) == 0.8
 
 
+def test_a_documents_vote_share_is_its_confidence():
+    """`annotate --task classify --votes N` keeps the share in meta.confidence."""
+    from nerkd.core.records import record_from_json
+
+    def document(i: int, confidence: object) -> Record:
+        meta = {} if confidence is None else {"confidence": confidence}
+        return record_from_json({"id": f"d{i}", "text": f"text {i}", "label": "sport",
+                                 "source": "silver", "meta": meta})
+
+    silver = [document(0, 0.2), document(1, 0.6), document(2, None), document(3, True)]
+    plan, stats = blend_plan([], silver, make_schedule("silver"), 1, min_confidence=0.5,
+                             weight_by_confidence=True)
+    records = {r.id: r for r in plan}
+    assert stats.low_confidence == 1 and set(records) == {"d1", "d2", "d3"}
+    assert records["d1"].extra["weight"] == 0.6 and "weight" not in records["d3"].extra
+
+
 def test_weights_are_absent_without_the_option():
     plan, _ = blend_plan([], [confident(0, 0.5)], make_schedule("silver"), 1)
     assert "weight" not in next(plan).extra

@@ -259,3 +259,28 @@ def test_a_machine_label_replaces_the_other_tasks_gold(nerkd, trained, tiny_tagg
     assert "label" not in row and len(row["tags"]) == 5 and row["source"] == "silver"
     (tmp_path / "pred.jsonl").write_text(classified.stdout)
     assert nerkd("eval", both, tmp_path / "pred.jsonl").exit_code == 1  # no tags to score
+
+
+def test_keep_gold_passes_classed_documents_through_the_model_teacher(nerkd, trained,
+                                                                      tmp_path):
+    folder, _ = trained
+    docs = topic_documents(3, 5)
+    raw = _write(tmp_path / "mixed.jsonl", [
+        {"id": "gold", "text": docs[0]["text"], "label": "business", "source": "gold"},
+        {"id": "new", "text": docs[1]["text"],
+         "meta": {"teacher": "old-llm", "confidence": 0.3, "mine": 1}},
+        {"id": "tagged", "text": "Smith won", "tokens": ["Smith", "won"],
+         "tags": ["B-PER", "O"]}])
+    result = nerkd("annotate", raw, "--task", "classify", "--teacher", "hf", "--model",
+                   folder / "model", "--labels", "sport,business", "--keep-gold")
+    assert result.exit_code == 0, result.stderr
+    rows = {r["id"]: r for r in result.jsonl()}
+    assert rows["gold"] == {"id": "gold", "text": docs[0]["text"],
+                            "tokens": docs[0]["text"].split(), "label": "business",
+                            "source": "gold", "meta": {}}
+    assert "1 gold passed through" in result.stderr
+    # a document labelled anew loses the old labels' provenance, not the user's own keys
+    assert rows["new"]["meta"] == {"mine": 1, "teacher": str(folder / "model"),
+                                   "backend": "hf"}
+    # tags are not the classify task's gold: the record is labelled, and its tags dropped
+    assert rows["tagged"]["source"] == "silver" and "tags" not in rows["tagged"]

@@ -56,7 +56,7 @@ def annotate(
     price_in: teaching.PriceInOpt = 0.0,
     price_out: teaching.PriceOutOpt = 0.0,
     fuzzy: Annotated[bool, flag("--fuzzy", "Also place entity strings by bounded fuzzy match.")] = False,
-    keep_gold: Annotated[bool, flag("--keep-gold", "Pass records that already have tags through unchanged.")] = False,
+    keep_gold: Annotated[bool, flag("--keep-gold", "Pass records that already have the task's labels (tags; a class with --task classify) through unchanged.")] = False,
     min_annotated: Annotated[float, typer.Option("--min-annotated", min=0.0, max=1.0, help="Exit 1 when fewer than this share of the records to annotate were annotated (gold passed through does not count); the output still holds those that were.")] = 0.5,
     call_log: teaching.CallLogOpt = None,
     report: Annotated[str | None, typer.Option("--report", help="Write the run summary as JSON.")] = None,

@@ -38,8 +38,9 @@ CustomOpt = Annotated[str | None, typer.Option(
     "--custom", help="custom: a table, one 'silver gold' line per epoch, or JSONL "
     '{"epoch", "silver", "gold"}.')]
 MinConfidenceOpt = Annotated[float | None, typer.Option(
-    "--min-confidence", min=0.0, max=1.0, help="Drop silver records whose lowest span confidence (annotate "
-    "--votes) is below this; records without confidences count as 1.")]
+    "--min-confidence", min=0.0, max=1.0, help="Drop silver records whose confidence (annotate --votes: "
+    "a sentence's lowest span confidence, a document's class share) is below this; records "
+    "without one count as 1.")]
 WeightOpt = Annotated[bool, flag(
     "--weight-by-confidence", "Weight each silver record's loss by that confidence.")]
 ShowOpt = Annotated[bool, flag(

@@ -136,7 +136,7 @@ class ClassifyKit:
             model = resolve_model(model)
             labeller = class_teachers.embedding_labeller(model, labels)
         return class_teachers.ClassModelTeacher(labeller, backend, model, list(labels),
-                                                label_map)
+                                                label_map, keep_gold)
 
     def evolve_task(self, labels: dict[str, str], seeds: Sequence[Record]) -> Any:
         from nerkd.core.tasks.classify_evolve import ClassTask

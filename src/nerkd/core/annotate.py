@@ -128,7 +128,7 @@ class Annotator:
 
     async def _one(self, record: Record, number: int) -> Record | BudgetReached | None:
         """``number``: the record's place in the input, naming a failed record without id."""
-        if self.options.keep_gold and record.labelled:
+        if self.options.keep_gold and record.carries(self.reading.task):
             self.stats.passed_through += 1
             return record
         if not record.tokens:
@@ -193,8 +193,8 @@ class Annotator:
 
     def _silver(self, record: Record, value: Any, confidence: Any) -> Record:
         silver = self.reading.silver(record, value, confidence, self.options.votes)
-        silver.meta = {**record.meta, **silver.meta, "teacher": self.teacher.model,
-                       "backend": self.teacher.backend, "prompt": self.prompt.fingerprint}
+        silver.meta.update({"teacher": self.teacher.model, "backend": self.teacher.backend,
+                            "prompt": self.prompt.fingerprint})
         if self.options.votes > 1:
             silver.meta["votes"] = self.options.votes
         return silver

@@ -258,13 +258,15 @@ class BlendStats:
 
 
 def record_confidence(record: Record) -> float:
-    """The lowest ``confidence`` among the record's spans; 1.0 when no span carries one
-    (gold, a single-vote teacher, or a sentence without entities)."""
-    values = [
-        float(span["confidence"]) for span in record.spans or []
-        if isinstance(span.get("confidence"), (int, float))
-    ]
-    return min(values, default=1.0)
+    """The lowest ``confidence`` among the record's spans and its ``meta`` (a document's
+    class); 1.0 when none carries one (gold, a single-vote teacher, no entities)."""
+    found = [span.get("confidence") for span in record.spans or []]
+    found.append(record.meta.get("confidence"))
+    return min((float(v) for v in found if _is_number(v)), default=1.0)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def normalise_text(text: str) -> str:

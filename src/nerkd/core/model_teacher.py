@@ -120,13 +120,13 @@ class ModelTeacher:
         return found
 
     def _kept(self, record: Record) -> bool:
-        return self.keep_gold and record.tags is not None
+        return self.keep_gold and record.carries("ner")
 
     def _silver(self, record: Record, spans: list[TokenSpan]) -> Record:
         self.stats.entities["proposed"] += len(spans)
         mapped = [span for span in map(self._mapped, spans) if span is not None]
         silver = record.silver(tags=spans_to_iob2(len(record.tokens), self._longest(mapped)))
-        silver.meta = {**record.meta, "teacher": self.model, "backend": self.backend}
+        silver.meta.update({"teacher": self.model, "backend": self.backend})
         self.stats.annotated += 1
         return silver
 

@@ -20,6 +20,8 @@ from nerkd.core.offsets import Offsets, align_tokens, char_spans, token_spans
 from nerkd.core.tags import iob2_spans, spans_to_iob2, to_iob2
 
 SOURCES = ("gold", "silver", "synthetic")
+# The meta keys that say who made a record's labels: a machine relabelling it drops them.
+PROVENANCE = ("teacher", "backend", "prompt", "votes", "confidence", "predicted_by")
 KNOWN_KEYS = ("id", "text", "tokens", "tags", "spans", "label", "source", "meta", "columns",
               "docstart")
 
@@ -50,6 +52,10 @@ class Record:
         """Tags (entities) or a class (a document's label)."""
         return self.tags is not None or self.label is not None
 
+    def carries(self, task: str) -> bool:
+        """Whether the record holds the labels ``task`` makes: tags (``ner``) or a class."""
+        return (self.tags if task == "ner" else self.label) is not None
+
     def with_tags(self, tags: Sequence[str] | None) -> Record:
         """A copy carrying ``tags`` (any scheme; stored as IOB2) and matching spans."""
         copy = Record(**{**self.__dict__, "meta": dict(self.meta), "extra": dict(self.extra)})
@@ -62,13 +68,15 @@ class Record:
     def silver(self, tags: Sequence[str] | None = None, label: str | None = None) -> Record:
         """A copy carrying one task's machine labels, ``tags`` or a class ``label``, and no
         other: ``source`` speaks for every label of a record, so gold labels of the other task
-        would be passed off as silver (and tags kept beside a class make it an entity record)."""
+        would be passed off as silver (and tags kept beside a class make it an entity record);
+        the old labels' provenance in ``meta`` goes with them."""
         if (tags is None and self.tags is not None) or (label is None and self.label is not None):
             warnings.warn("records that held the other task's labels (entity tags or a class) "
                           "are written with the machine's labels only", NerkdWarning,
                           stacklevel=2)
         copy = self.with_tags(tags)
         copy.label, copy.source = label, "silver"
+        copy.meta = {k: v for k, v in self.meta.items() if k not in PROVENANCE}
         return copy
 
     def to_json(self) -> dict[str, Any]:
@@ -112,8 +120,8 @@ def require_labels(records: Sequence[Record], what: str, task: str | None = None
     """Fail before any work when ``records`` carry none of what ``task`` scores: tags for
     ``ner``, classes for ``classify``, either for None; ``why`` they are needed ends the
     message."""
-    tagged = any(r.tags is not None and r.tokens for r in records)
-    classed = any(r.label is not None for r in records)
+    tagged = any(r.carries("ner") and r.tokens for r in records)
+    classed = any(r.carries("classify") for r in records)
     if task == "ner" and not tagged:
         raise NerkdError(f"{what}: no tagged records ({why or 'scoring entities needs gold tags'})")
     if task == "classify" and not classed:

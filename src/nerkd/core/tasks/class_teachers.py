@@ -27,35 +27,50 @@ class ClassModelTeacher:
     """Gives each record a class from one model, mapped into ``classes``."""
 
     def __init__(self, labeller: ClassLabeller, backend: str, name: str,
-                 classes: Sequence[str], label_map: Mapping[str, str] | None = None) -> None:
+                 classes: Sequence[str], label_map: Mapping[str, str] | None = None,
+                 keep_gold: bool = False) -> None:
         self.labeller, self.backend, self.model = labeller, backend, name
+        self.keep_gold = keep_gold
         self.by_case = {c.casefold(): c for c in classes}
         self.label_map = {k.casefold(): v for k, v in (label_map or {}).items()}
         self.stats = ModelTeacherStats()
 
     def run(self, records: Iterable[Record]) -> Iterator[Record]:
+        """Silver records in input order; with ``keep_gold``, documents that already have a
+        class pass through unchanged; empty texts and classes outside the schema are left out."""
         started = time.perf_counter()
         iterator = iter(records)
         while chunk := list(itertools.islice(iterator, CHUNK)):
             self.stats.records += len(chunk)
-            todo = [r for r in chunk if r.text.strip()]
+            todo = [r for r in chunk if r.text.strip() and not self._kept(r)]
             self.stats.calls += len(todo)
-            for record, found in zip(todo, self.labeller([r.text for r in todo])):
-                self.stats.entities["proposed"] += 1
-                label = self.by_case.get(self.label_map.get(found.casefold(), found).casefold())
-                if label is None:
-                    self.stats.entities["dropped_label"] += 1
-                    self.stats.failed.append({"id": record.id or "?",
-                                              "reason": f"class {found!r} outside the schema"})
-                    continue
-                self.stats.entities["aligned_model"] += 1
-                self.stats.annotated += 1
-                yield self._silver(record, label)
+            found = iter(self.labeller([r.text for r in todo]))
+            for record in chunk:
+                if self._kept(record):
+                    self.stats.passed_through += 1
+                    yield record
+                elif record.text.strip():
+                    yield from self._labelled(record, next(found))
             self.stats.seconds = time.perf_counter() - started
+
+    def _kept(self, record: Record) -> bool:
+        return self.keep_gold and record.carries("classify")
+
+    def _labelled(self, record: Record, found: str) -> Iterator[Record]:
+        self.stats.entities["proposed"] += 1
+        label = self.by_case.get(self.label_map.get(found.casefold(), found).casefold())
+        if label is None:
+            self.stats.entities["dropped_label"] += 1
+            self.stats.failed.append({"id": record.id or "?",
+                                      "reason": f"class {found!r} outside the schema"})
+            return
+        self.stats.entities["aligned_model"] += 1
+        self.stats.annotated += 1
+        yield self._silver(record, label)
 
     def _silver(self, record: Record, label: str) -> Record:
         silver = record.silver(label=label)
-        silver.meta = {**record.meta, "teacher": self.model, "backend": self.backend}
+        silver.meta.update({"teacher": self.model, "backend": self.backend})
         return silver
 
 

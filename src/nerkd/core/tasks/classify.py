@@ -99,6 +99,8 @@ class ClassReading:
     anything else is dropped and counted. Votes: the most named class, with the share of votes
     that named it (below half, the document is left out)."""
 
+    task = "classify"
+
     def __init__(self, labels: Sequence[str], label_map: dict[str, str]) -> None:
         self.labels = list(labels)
         self.by_case = {label.casefold(): label for label in labels}
@@ -127,7 +129,7 @@ class ClassReading:
     def silver(self, record: Record, label: str, confidence: float, votes: int) -> Record:
         silver = record.silver(label=label)
         if votes > 1:
-            silver.meta = {"confidence": confidence}
+            silver.meta["confidence"] = confidence
         return silver
 
 

@@ -22,6 +22,8 @@ class EntityReading:
     """An answer is a list of entity strings with types, placed in the text; votes keep the
     spans most answers share, each with the share that agreed as its confidence."""
 
+    task = "ner"
+
     def __init__(self, labels: list[str], label_map: Mapping[str, str], fuzzy: bool) -> None:
         self.labels, self.label_map, self.fuzzy = labels, label_map, fuzzy
 
