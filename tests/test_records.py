@@ -1,3 +1,5 @@
+import warnings
+
 import pytest
 
 from nerkd.core.errors import NerkdError
@@ -53,8 +55,28 @@ def test_unknown_keys_and_span_extras_pass_through():
         ({"text": "abc", "spans": [{"start": 0, "end": 9, "label": "X"}]}, "outside the text"),
         ({"text": "a b", "tokens": ["a", "c"]}, "not found in text"),
         ([1, 2], "expected a JSON object"),
+        ({"text": "a", "meta": []}, "'meta' must be a JSON object"),
+        ({"text": "a", "meta": ""}, "'meta' must be a JSON object"),
+        ({"text": "a", "meta": False}, "'meta' must be a JSON object"),
     ],
 )
 def test_invalid_records_name_the_problem(obj, message):
     with pytest.raises(NerkdError, match=message):
         record_from_json(obj)
+
+
+def test_a_null_meta_is_an_empty_one():
+    assert record_from_json({"text": "a", "meta": None}).meta == {}
+
+
+def test_a_span_inside_a_token_is_widened_with_a_warning():
+    from nerkd.core.errors import NerkdWarning
+
+    obj = {"text": "EU-backed plan", "spans": [{"start": 0, "end": 2, "label": "ORG"}]}
+    with pytest.warns(NerkdWarning, match="widened to whole tokens"):
+        record = record_from_json(obj)
+    assert record.spans[0]["text"] == "EU-backed" and record.tags == ["B-ORG", "O"]
+    exact = {"text": "EU-backed plan", "spans": [{"start": 0, "end": 9, "label": "ORG"}]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert record_from_json(exact).tags == ["B-ORG", "O"]

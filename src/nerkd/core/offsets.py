@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
-from nerkd.core.errors import NerkdError
+from nerkd.core.errors import NerkdError, NerkdWarning
 from nerkd.core.tags import TokenSpan
 
 Offsets = list[tuple[int, int]]
@@ -51,11 +52,17 @@ def snap_to_tokens(offsets: Offsets, start: int, end: int) -> tuple[int, int] | 
 
 
 def token_spans(offsets: Offsets, spans: Sequence[dict]) -> list[TokenSpan]:
-    """Character spans snapped to token boundaries; a span covering no token is an error."""
+    """Character spans snapped to token boundaries; a span covering no token is an error, one
+    whose edge falls inside a token is widened to the whole token, with a warning."""
     result = []
     for span in spans:
-        snapped = snap_to_tokens(offsets, int(span["start"]), int(span["end"]))
+        start, end = int(span["start"]), int(span["end"])
+        snapped = snap_to_tokens(offsets, start, end)
         if snapped is None:
-            raise NerkdError(f"span {span['start']}-{span['end']} covers no token")
+            raise NerkdError(f"span {start}-{end} covers no token")
+        if offsets[snapped[0]][0] < start or offsets[snapped[1] - 1][1] > end:
+            warnings.warn("a span's edge falls inside a token (such as 'EU' in 'EU-backed'): "
+                          "it is widened to whole tokens, the unit the student tags",
+                          NerkdWarning, stacklevel=2)
         result.append(TokenSpan(snapped[0], snapped[1], str(span["label"])))
     return result

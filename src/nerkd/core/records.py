@@ -177,7 +177,7 @@ def _plain_fields(obj: dict[str, Any], default_id: str | None) -> dict[str, Any]
     source = obj.get("source")
     if source is not None and source not in SOURCES:
         raise NerkdError(f"'source' must be one of {', '.join(SOURCES)}, got {source!r}")
-    meta = obj.get("meta") or {}
+    meta = {} if obj.get("meta") is None else obj["meta"]
     if not isinstance(meta, dict):
         raise NerkdError("'meta' must be a JSON object")
     record_id = obj.get("id")
