@@ -120,6 +120,16 @@ def test_dev_classes_must_be_known(nerkd, tiny_bert, tmp_path):
                              "(add with --labels)\n")
 
 
+def test_one_class_is_nothing_to_learn(nerkd, tiny_bert, tmp_path):
+    sport = [r for r in topic_documents(10, 0) if r["label"] == "sport"]
+    train = _write(tmp_path / "train.jsonl", sport)
+    result = nerkd("train", train, "--labels", "sport,business", "--model", tiny_bert, "-o",
+                   tmp_path / "m")
+    assert result.exit_code == 1 and not (tmp_path / "m").exists()
+    assert result.stderr == ("nerkd: error: every training document is of class 'sport': a "
+                             "student trained on them would only ever predict it\n")
+
+
 def test_blend_plans_documents_and_train_follows_the_plan(nerkd, tiny_bert, tmp_path):
     gold = _write(tmp_path / "gold.jsonl", topic_documents(12, 3))
     silver = _write(tmp_path / "silver.jsonl", [{**r, "source": "silver"}

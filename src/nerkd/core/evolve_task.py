@@ -167,7 +167,8 @@ class NerTask:
             return None, _REASONS.get(dropped[0], dropped[0])
         record = make_record([t.text for t in tokens], text=text, offsets=offsets)
         record = record.with_tags(spans_to_iob2(len(tokens), alignment.spans))
-        record.meta["difficulty"] = str(item.get("difficulty", ""))[:20]
+        if item.get("difficulty"):
+            record.meta["difficulty"] = str(item["difficulty"])[:20]
         return record, ""
 
     def _label_lines(self) -> str:

@@ -234,7 +234,11 @@ class ClassifyTraining:
                given: list[str] | None) -> list[str]:
         """Every class of the training records and ``given``, sorted; dev may not hold a
         class training lacks."""
-        classes = sorted({r.label for r in records if r.label is not None} | set(given or []))
+        seen = {r.label for r in records if r.label is not None}
+        if len(seen) == 1:
+            raise NerkdError(f"every training document is of class {seen.pop()!r}: a "
+                             "student trained on them would only ever predict it")
+        classes = sorted(seen | set(given or []))
         if not classes:
             raise NerkdError("no labelled training documents (records need a label)")
         if dev is not None:

@@ -129,7 +129,8 @@ class ClassTask:
             record = record_from_json({"text": text, "label": label})
         except NerkdError:
             return None, "not a sample"
-        record.meta["difficulty"] = str(item.get("difficulty", ""))[:20]
+        if item.get("difficulty"):
+            record.meta["difficulty"] = str(item["difficulty"])[:20]
         return record, ""
 
     def _label_lines(self) -> str:

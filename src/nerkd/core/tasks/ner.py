@@ -61,6 +61,9 @@ class NerTraining:
         tagged = [r.tags for r in records if r.tags]
         if not tagged and not given:
             raise NerkdError("no labelled training records")
+        if tagged and all(tag == "O" for tags in tagged for tag in tags):
+            raise NerkdError("the training records hold no entities (every tag is O): a "
+                             "student trained on them would only ever predict O")
         labels = label_list([*tagged, [f"B-{t}" for t in given or []]])
         if dev is not None:
             require_labels(dev, "--dev", self.name)
