@@ -81,9 +81,9 @@ def data(tmp_path):
     return tmp_path
 
 
-def _evolve(nerkd, server, data, tiny_bert, *extra, rounds=2):
+def _evolve(nerkd, server, data, tiny_bert, *extra, rounds=2, output="run"):
     return nerkd("evolve", "--seed-data", data / "seed.conll", "--dev", data / "dev.conll",
-                 "-o", data / "run", "--rounds", str(rounds), "--per-round", "3",
+                 "-o", data / output, "--rounds", str(rounds), "--per-round", "3",
                  "--per-call", "2", "--base-url", server.base_url, "--model", "fake-teacher",
                  "--student", tiny_bert, "--epochs", "2", "--device", "cpu", *extra)
 
@@ -143,6 +143,31 @@ def test_more_rounds_continue_from_the_last_finished_one(nerkd, data, tiny_bert)
         finished = _evolve(nerkd, server, data, tiny_bert, rounds=2)
     assert finished.exit_code == 0 and not server.requests  # a finished run stays finished
     assert _metrics(run) == metrics
+
+
+def test_a_run_directory_takes_only_its_own_run(nerkd, data, tiny_bert):
+    with FakeOpenAI(answer=_answers()) as server:
+        assert _evolve(nerkd, server, data, tiny_bert, rounds=1).exit_code == 0
+    run = data / "run"
+
+    def files(folder):
+        return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+    before = files(run)
+    (data / "dev.conll").write_text(DEV.replace("Tokyo", "Kyoto"))  # same name, new content
+    with FakeOpenAI(answer=_answers()) as server:
+        other = _evolve(nerkd, server, data, tiny_bert, "--control", "random", rounds=2)
+        assert not server.requests
+    assert other.exit_code == 1
+    assert other.stderr == (f"nerkd: error: {run}: a run started with other --control, --dev: "
+                            "rerun with the same to resume it, or give a new --output\n")
+    assert files(run) == before
+    mine = data / "mine" / "model"  # somebody's own model: never replaced by a round's student
+    mine.mkdir(parents=True)
+    (mine / "weights.bin").write_bytes(b"mine")
+    foreign = _evolve(nerkd, server, data, tiny_bert, output="mine")
+    assert foreign.exit_code == 1 and "is not an evolve run directory" in foreign.stderr
+    assert files(data / "mine") == {mine / "weights.bin": b"mine"}
 
 
 def test_interrupted_by_an_unreachable_teacher_then_resumed(nerkd, data, tiny_bert):

@@ -118,3 +118,21 @@ def test_a_missing_pool_is_one_line_and_makes_no_run_directory(nerkd, data, teac
     missing = data / "none.txt"
     assert result.stderr == f"nerkd: error: {missing}: cannot open: No such file or directory\n"
     assert not (data / "run").exists()
+
+
+def test_the_run_ends_when_the_pool_is_used_up(nerkd, data, tiny_bert, teacher_model):
+    (data / "pool.txt").write_text("".join(f"{' '.join(r.tokens)} {word}\n" for r, word in
+                                           zip(pattern_sentences(4, 9), ["a", "b", "c", "d"])))
+    command = ["evolve", "--seed-data", data / "seed.jsonl", "--dev", data / "dev.jsonl",
+               "-o", data / "run", "--pool", data / "pool.txt", "--rounds", "5",
+               "--per-round", "3", "--student", tiny_bert, "--epochs", "1", "--device", "cpu",
+               "--labels", "PER,LOC", "--teacher", "hf", "--model", teacher_model]
+    result = nerkd(*command)
+    assert result.exit_code == 0, result.stderr
+    metrics = [json.loads(line) for line in (data / "run/metrics.jsonl").read_text().splitlines()]
+    assert [(m["round"], m["pool"], m["pool_left"]) for m in metrics] == [
+        (0, 4, 4), (1, 7, 1), (2, 8, 0)]  # round 2 trains on all of it, then the run ends
+    assert "the pool is used up: after round 2" in result.stderr
+    again = nerkd(*command)
+    assert again.exit_code == 0 and "nothing to do" in again.stderr
+    assert len((data / "run/metrics.jsonl").read_text().splitlines()) == 3

@@ -70,8 +70,9 @@ def evolve(
 
     from nerkd.core.calllog import CallLog
     from nerkd.core.errors import NerkdError
-    from nerkd.core.evolve import EvolveOptions, Evolver
+    from nerkd.core.evolve import EvolveOptions, Evolver, claim_run_dir
     from nerkd.core.formats import read_records
+    from nerkd.core.io import file_digest
     from nerkd.core.records import require_labels
     from nerkd.core.student import resolve_model
     from nerkd.core.tasks import task_of
@@ -91,10 +92,18 @@ def evolve(
     candidates = list(read_records(pool)) if pool is not None else []
     dev_records = list(read_records(dev))
     test_records = list(read_records(test)) if test else []
-    log = CallLog(call_log or Path(output) / "calls.sqlite")
     config = TrainConfig(model=resolve_model(student), epochs=epochs, lr=lr,
                          batch_size=batch_size, seed=seed, device=device,
                          max_length=max_length, labels=list(label_set), task=kind.name)
+    claim_run_dir(Path(output), {
+        "--task": kind.name, "--seed-data": file_digest(seed_data), "--dev": file_digest(dev),
+        "--test": test and file_digest(test), "--pool": pool and file_digest(pool),
+        "--exclude": [file_digest(path) for path in exclude or []],
+        "--per-round": per_round, "--per-call": per_call, "--control": control,
+        "--teacher": backend, "--model": model, "--labels": label_set, "--label-map": teaching.label_map(label_map),
+        "--student": config.model, "--epochs": epochs, "--lr": lr, "--batch-size": batch_size,
+        "--max-length": max_length, "--seed": seed})
+    log = CallLog(call_log or Path(output) / "calls.sqlite")
     options = EvolveOptions(rounds=rounds, per_round=per_round, per_call=per_call,
                             control=control, seed=seed)
     held_out = [*dev_records, *test_records,
@@ -120,6 +129,9 @@ def evolve(
         info(f"round {metrics.round}: dev {kind.score} {metrics.dev_f1:.4f}{tested}, "
              f"pool {metrics.pool}, "
              f"+{metrics.accepted} new samples, rejected {metrics.rejected}")
+    if last is not None and last.pool_left == 0 and last.round < rounds:
+        info(f"the pool is used up: after round {last.round} no --pool sentence is left to "
+             "pick, so the run ends there")
     try:
         evolver.plot()
     except NerkdError as error:  # matplotlib missing: the run itself is still complete

@@ -5,9 +5,10 @@ text and labelled by the teacher (``core.evolve_select``, for teachers that cann
 
 The run directory is the state: ``pool-<r>.jsonl`` is what round r trains on (pool-0 is the
 seed data), ``analysis-<r>.md`` the teacher's reading of round r, ``metrics.jsonl`` a line
-per finished round, ``model/`` the latest student, ``curve.png`` dev F1 per round. A round
-is finished once the next pool is written, so a killed run restarts at its last round, and
-the call log answers what the teacher already said.
+per finished round, ``model/`` the latest student, ``curve.png`` dev F1 per round, and
+``run.json`` the settings that started it. A round is finished once the next pool is
+written, so a killed run restarts at its last round, and the call log answers what the
+teacher already said; a rerun with other settings is refused rather than mixed in.
 
 A choice the paper leaves open: the student is re-trained from its base weights, with the
 same seed, each round (the pool grows, so the last model has seen everything).
@@ -17,17 +18,50 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from nerkd.core.errors import NerkdError, NerkdWarning
 from nerkd.core.evolve_task import EvolveTask, Student
 from nerkd.core.formats import read_records, write_records
 from nerkd.core.io import open_output
 from nerkd.core.records import Record, require_labels
 from nerkd.core.train import TrainConfig, train
+
+RUN_FILE = "run.json"
+
+
+def claim_run_dir(run_dir: Path, settings: dict[str, Any]) -> None:
+    """Make ``run_dir`` this run's, or check that it already is: a rerun resumes only with the
+    ``settings`` (option name -> value or file digest) that started it; the rest (--rounds,
+    budgets, device) may change. A directory that is not an evolve run is never written into."""
+    settings = json.loads(json.dumps(settings))
+    record = run_dir / RUN_FILE
+    if record.is_file():
+        try:
+            started = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise NerkdError(f"unreadable ({error}); nerkd writes no run into {run_dir}",
+                             str(record)) from None
+        differing = sorted(k for k in settings.keys() | started.keys()
+                           if settings.get(k) != started.get(k))
+        if differing:
+            raise NerkdError(f"a run started with other {', '.join(differing)}: rerun with "
+                             "the same to resume it, or give a new --output", str(run_dir))
+        return
+    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        if not (run_dir / "pool-0.jsonl").is_file():
+            raise NerkdError(f"exists and is not an evolve run directory (no {RUN_FILE}); "
+                             "nerkd writes no run into it", str(run_dir))
+        warnings.warn(f"{run_dir}: a run from before nerkd recorded its settings: resuming it "
+                      "without checking them", NerkdWarning, stacklevel=2)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open_output(record) as handle:
+        handle.write(json.dumps(settings, indent=2) + "\n")
 
 
 @dataclass
@@ -50,6 +84,7 @@ class RoundMetrics:
     dev_f1: float
     dev_per_type: dict[str, float]
     test_f1: float | None = None  # held-out score: nothing of test is shown to the teacher
+    pool_left: int | None = None  # --pool: sentences still to pick from (0: the run ends)
     accepted: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     calls: int = 0
@@ -80,6 +115,8 @@ class Teaching(Protocol):
 
     def usage(self) -> dict[str, Any]: ...  # calls, cached, tokens, cost, stopped so far
 
+    def remaining(self, pool: Sequence[Record]) -> int | None: ...  # None: no end in sight
+
     def close(self) -> None: ...
 
 
@@ -102,8 +139,9 @@ class Evolver:
         start = self._resume_point(seed_data)
         try:
             for number in range(start, self.options.rounds + 1):
-                yield self._round(number)
-                if self.stopped:
+                metrics = self._round(number)
+                yield metrics
+                if self.stopped or metrics.pool_left == 0:
                     break
         finally:
             self.teaching.close()
@@ -122,8 +160,9 @@ class Evolver:
         while self._pool_path(start + 1).exists() and start < self.options.rounds:
             start += 1
         finished = self.finished()
-        if any(m["round"] == start == self.options.rounds for m in finished):
-            return start + 1  # the last round is done too: nothing to do
+        if any(m["round"] == start and (start == self.options.rounds or m.get("pool_left") == 0)
+               for m in finished):
+            return self.options.rounds + 1  # the last round is done too: nothing to do
         kept = [m for m in finished if m["round"] < start]
         with open_output(self._metrics_path) as handle:
             handle.writelines(json.dumps(m) + "\n" for m in kept)
@@ -154,7 +193,9 @@ class Evolver:
             scores["micro"]["f1"], {k: v["f1"] for k, v in per_label.items()})
         if self.test:
             metrics.test_f1 = self.task.score(self.test, student.predict(self.test))["micro"]["f1"]
-        if number < self.options.rounds:
+        metrics.pool_left = self.teaching.remaining(pool)
+        goes_on = number < self.options.rounds and metrics.pool_left != 0
+        if goes_on:
             wrong = [g for g, p in zip(self.dev, predicted) if self.task.wrong(g, p)]
             view = RoundView(number, pool, self.dev, predicted, scores, student, wrong)
             added, rejected = self.teaching.new_samples(view)
@@ -162,7 +203,7 @@ class Evolver:
         self._account(metrics, before, started)
         with self._metrics_path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(asdict(metrics)) + "\n")
-        if number < self.options.rounds and not self.stopped:
+        if goes_on and not self.stopped:
             write_records([*pool, *added], str(self._pool_path(number + 1)), "jsonl")
         return metrics
 

@@ -43,13 +43,15 @@ class Selector:
             if record.tokens and key not in known:
                 unique.setdefault(key, record)
         self.candidates = list(unique.values())
+        # Picked before: in the pool, or failed (the call log would fail them again).
+        self.tried: set[tuple[str, ...]] = set()
 
     def new_samples(self, view: Any) -> tuple[list[Record], Counter[str]]:
         """Labelled records for the next round, and counts of picks the teacher failed."""
-        used = {tuple(r.tokens) for r in view.pool}
-        free = [r for r in self.candidates if tuple(r.tokens) not in used]
+        free = self._free(view.pool)
         rng = random.Random(self.options.seed * 1000 + view.number)
         picked = self._pick(free, view, rng)
+        self.tried.update(tuple(r.tokens) for r in picked)
         unlabelled = [_unlabelled(r) for r in picked]
         labelled = list(self.labeller.run(unlabelled))
         for record in labelled:
@@ -64,8 +66,16 @@ class Selector:
         stats = self.labeller.stats.as_json()
         return {name: stats.get(name, 0) for name in USAGE}
 
+    def remaining(self, pool: Sequence[Record]) -> int:
+        """Candidates not yet in ``pool`` nor picked before."""
+        return len(self._free(pool))
+
     def close(self) -> None:
         pass
+
+    def _free(self, pool: Sequence[Record]) -> list[Record]:
+        used = self.tried | {tuple(r.tokens) for r in pool}
+        return [r for r in self.candidates if tuple(r.tokens) not in used]
 
     def _pick(self, free: list[Record], view: Any, rng: random.Random) -> list[Record]:
         count = min(self.options.per_round, len(free))

@@ -42,6 +42,10 @@ class Writer:
         stats = asdict(self.caller.stats)
         return {name: stats[name] for name in USAGE}
 
+    def remaining(self, pool: Sequence[Record]) -> None:
+        """A writer never runs out."""
+        return None
+
     def close(self) -> None:
         close_loop(self._loop, self.caller)
 
