@@ -264,9 +264,17 @@ def test_a_model_directory_is_replaced_only_with_force(nerkd, tiny_bert, tmp_pat
     assert again.exit_code == 1
     assert again.stderr == f"nerkd: error: {model} exists; --force replaces it\n"
     assert json.loads((model / "nerkd.json").read_text())["config"]["epochs"] == 1
+    (model / "NOTES.md").write_text("mine")  # what the user added stays; the model's files go
+    (model / "results").mkdir()
+    (model / "results" / "test.json").write_text("{}")
+    (model / "onnx").mkdir()  # the old weights' int8 graph: stale once the weights change
+    (model / "onnx" / "model.int8.onnx").write_bytes(b"old")
     forced = nerkd("train", data, "-o", model, "--model", tiny_bert, "--epochs", "2", "--force")
     assert forced.exit_code == 0, forced.stderr
     assert json.loads((model / "nerkd.json").read_text())["config"]["epochs"] == 2
+    assert (model / "NOTES.md").read_text() == "mine"
+    assert (model / "results" / "test.json").read_text() == "{}"
+    assert not (model / "onnx").exists()
     assert _names(tmp_path) == ["m", "train.jsonl"]  # no .m.old, no m.nerkd-work
 
 

@@ -41,7 +41,7 @@ def train(
     class_weights: Annotated[bool, flag("--class-weights", "Classification: weight each class's documents by n / (classes x n_class), so rare classes count as much as common ones (the best epoch is still the one of best dev accuracy).")] = False,
     device: DeviceOpt = "auto",
     resume: Annotated[bool, flag("--resume", "Continue a crashed run from its last finished epoch.")] = False,
-    force: Annotated[bool, flag("--force", "Replace OUTPUT if it is a nerkd model directory (nothing else is ever replaced).")] = False,
+    force: Annotated[bool, flag("--force", "Replace OUTPUT if it is a nerkd model directory: its model files, not what else you put there (nothing else is ever replaced).")] = False,
     log: Annotated[str | None, typer.Option("--log", "--metrics", help="Write per-step and per-epoch metrics as JSONL (--metrics under torchrun, whose own --log-* options shadow --log).")] = None,
 ) -> None:
     """Fine-tune a token classifier (or a text classifier, for documents with a label); print

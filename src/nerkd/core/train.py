@@ -496,6 +496,7 @@ def _save_model(output: Path, work: Path, network: Any, tokenizer: Any,
         if written.is_file():
             as_created(written)
     check_model_output(output, force)  # again: something may have appeared there while we trained
+    _keep_foreign_files(output, staging)
     _replace_dir(staging, output, work / "replaced")
     shutil.rmtree(work, ignore_errors=True)
 
@@ -522,6 +523,17 @@ def _run_info(state: _RunState, config: TrainConfig, labels: list[str],
         "best_epoch": state.best_epoch,
         "best_dev": best["dev"] if best else None,
     }
+
+
+def _keep_foreign_files(old: Path, new: Path) -> None:
+    """Move what somebody else put in the model directory being replaced (notes, results)
+    into the new one: --force replaces the model's files, nothing else. ``onnx/`` is the
+    old weights' int8 graph, made again from the new ones when asked for."""
+    if not old.is_dir():
+        return
+    for entry in old.iterdir():
+        if entry.name != "onnx" and not (new / entry.name).exists():
+            os.replace(entry, new / entry.name)
 
 
 def _replace_dir(source: Path, target: Path, aside: Path) -> None:
