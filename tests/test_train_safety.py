@@ -190,6 +190,21 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_checkpoint(tiny_bert, tmp_
     assert json.loads((work / "checkpoint.json").read_text())["state"]["next_epoch"] == 1
 
 
+def test_a_run_that_stops_before_training_leaves_an_existing_log_as_it_was(nerkd, tmp_path):
+    log, broken = tmp_path / "logs" / "run.jsonl", tmp_path / "broken"
+    log.parent.mkdir()
+    log.write_text("the last run's log\n")
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")  # fails as the model loads, inside the run
+    result = nerkd("train", _data(tmp_path), "-o", tmp_path / "m", "--model", broken,
+                   "--log", log)
+    assert result.exit_code == 1 and result.stderr.startswith(f"nerkd: error: {broken}: ")
+    assert log.read_text() == "the last run's log\n"
+    fresh = tmp_path / "new" / "run.jsonl"
+    nerkd("train", _data(tmp_path), "-o", tmp_path / "m", "--model", broken, "--log", fresh)
+    assert not fresh.parent.exists()  # no folder made for a log never written
+
+
 def test_an_absurd_learning_rate_fails_the_command_and_keeps_the_log(nerkd, tiny_bert,
                                                                      tmp_path):
     log = tmp_path / "log.jsonl"

@@ -96,10 +96,7 @@ def _render(events: Any, log: Path | None, kind: Any) -> dict[str, Any]:
     from nerkd.core.train import Done, EpochEnd, Step
 
     summary: dict[str, Any] = {}
-    if log:
-        log.parent.mkdir(parents=True, exist_ok=True)
-    sink = log.open("w", encoding="utf-8", buffering=1) if log else _Null()
-    with progress() as bar, sink:
+    with progress() as bar, _Log(log) as sink:
         task = bar.add_task("training", total=None)
         for event in events:
             if isinstance(event, Step):
@@ -124,12 +121,24 @@ def _as_json(event: Any) -> dict[str, Any]:
     return obj
 
 
-class _Null:
-    def __enter__(self) -> _Null:
+class _Log:
+    """The --log file (None: no log), opened at the first event, so a run stopped before it
+    leaves an existing file as it was."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path, self.handle = path, None
+
+    def __enter__(self) -> _Log:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        if self.handle is not None:
+            self.handle.close()
 
     def write(self, text: str) -> None:
-        return None
+        if self.path is None:
+            return
+        if self.handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.handle = self.path.open("w", encoding="utf-8", buffering=1)
+        self.handle.write(text)
