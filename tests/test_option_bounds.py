@@ -14,7 +14,8 @@ EVOLVE = ["evolve", "--seed-data", "seed.conll", "--dev", "dev.conll", "-o", "ru
 PREDICT = ["predict", "in.txt", "--model", "model"]
 TEACHING = [("--votes", "0"), ("--timeout", "0"), ("--timeout", "-1"), ("--timeout", "inf"),
             ("--concurrency", "0"), ("--retries", "-1"), ("--max-tokens", "0"),
-            ("--max-cost", "0"), ("--price-in", "-0.5"), ("--price-out", "-1")]
+            ("--max-cost", "0"), ("--price-in", "-0.5"), ("--price-out", "-1"),
+            ("--price-in", "inf"), ("--price-out", "nan")]
 
 
 @pytest.mark.parametrize(("option", "value"), [

@@ -22,8 +22,8 @@ TimeoutOpt = Annotated[float, typer.Option("--timeout", callback=common.positive
 RetriesOpt = Annotated[int, typer.Option("--retries", min=0, help="Retries per request on timeouts, 429 and 5xx.")]
 MaxTokensOpt = Annotated[int | None, typer.Option("--max-tokens", min=1, help="Stop cleanly before a request could take the run past this many tokens in+out.")]
 MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", callback=common.positive, help="Stop cleanly before a request could take the run past this cost (> 0; see --price-in/--price-out).")]
-PriceInOpt = Annotated[float, typer.Option("--price-in", min=0.0, help="Price per million prompt tokens.")]
-PriceOutOpt = Annotated[float, typer.Option("--price-out", min=0.0, help="Price per million completion tokens.")]
+PriceInOpt = Annotated[float, typer.Option("--price-in", min=0.0, callback=common.finite, help="Price per million prompt tokens.")]
+PriceOutOpt = Annotated[float, typer.Option("--price-out", min=0.0, callback=common.finite, help="Price per million completion tokens.")]
 CallLogOpt = Annotated[str | None, typer.Option("--call-log", help="SQLite call log: cache and resume journal (default ~/.cache/nerkd/calls.sqlite, or $NERKD_HOME).")]
 
 
