@@ -128,6 +128,10 @@ def test_one_class_is_nothing_to_learn(nerkd, tiny_bert, tmp_path):
     assert result.exit_code == 1 and not (tmp_path / "m").exists()
     assert result.stderr == ("nerkd: error: every training document is of class 'sport': a "
                              "student trained on them would only ever predict it\n")
+    empty = _write(tmp_path / "empty.jsonl", [{"text": "", "label": "sport"},
+                                              {"text": "  ", "label": "business"}])
+    result = nerkd("train", empty, "--model", tiny_bert, "-o", tmp_path / "m")
+    assert result.exit_code == 1 and "no labelled training documents" in result.stderr
 
 
 def test_blend_plans_documents_and_train_follows_the_plan(nerkd, tiny_bert, tmp_path):

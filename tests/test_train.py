@@ -162,6 +162,7 @@ def test_tags_do_not_depend_on_how_windows_are_batched(teacher_model, monkeypatc
     ("setup", "message"),
     [
         (lambda recs, tiny: ([], {}), "no labelled training records"),
+        (lambda recs, tiny: ([], {"labels": ["PER"]}), "no labelled training records"),
         (lambda recs, tiny: ([r.with_tags(["O"] * len(r.tokens)) for r in recs],
                              {"labels": ["PER"]}), "hold no entities"),
         (lambda recs, tiny: (recs, {"model": "no/such/dir/x"}), "no/such/dir/x"),

@@ -234,13 +234,14 @@ class ClassifyTraining:
                given: list[str] | None) -> list[str]:
         """Every class of the training records and ``given``, sorted; dev may not hold a
         class training lacks."""
-        seen = {r.label for r in records if r.label is not None}
+        seen = {r.label for r in records if r.label is not None and r.text.strip()}
+        if not seen:
+            raise NerkdError("no labelled training documents (records need a label and a "
+                             "text that is not empty)")
         if len(seen) == 1:
             raise NerkdError(f"every training document is of class {seen.pop()!r}: a "
                              "student trained on them would only ever predict it")
         classes = sorted(seen | set(given or []))
-        if not classes:
-            raise NerkdError("no labelled training documents (records need a label)")
         if dev is not None:
             require_labels(dev, "--dev", self.name)
         unseen = sorted({r.label for r in dev or [] if r.label is not None} - set(classes))

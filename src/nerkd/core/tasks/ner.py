@@ -59,9 +59,9 @@ class NerTraining:
         """IOB2 labels of every type in the training tags and ``given`` types; dev may not
         hold a type training lacks."""
         tagged = [r.tags for r in records if r.tags]
-        if not tagged and not given:
+        if not tagged:
             raise NerkdError("no labelled training records")
-        if tagged and all(tag == "O" for tags in tagged for tag in tags):
+        if all(tag == "O" for tags in tagged for tag in tags):
             raise NerkdError("the training records hold no entities (every tag is O): a "
                              "student trained on them would only ever predict O")
         labels = label_list([*tagged, [f"B-{t}" for t in given or []]])
