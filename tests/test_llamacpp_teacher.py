@@ -42,3 +42,40 @@ def test_the_embedded_teacher_answers_on_this_cpu():
                             timeout=300)
     assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-500:]}"
     assert int(result.stdout.split()[-1]) > 0
+
+
+def test_requests_queued_by_a_closed_run_are_dropped_not_generated():
+    """Ctrl-C cancels a run's requests, but those already handed to worker threads would
+    each wait for the model and generate in turn: closing the teacher drops them."""
+    import asyncio
+
+    embedded_teacher()
+    teacher = llamacpp_teacher.LlamaCppTeacher(n_ctx=256)
+    generated = []
+    real = teacher._llm.create_chat_completion
+
+    def counted(**options):
+        generated.append(options["seed"])
+        return real(**options)
+
+    teacher._llm.create_chat_completion = counted
+    question = [{"role": "user", "content": "Count from one to twenty in words."}]
+
+    async def interrupted_run():
+        asked = [asyncio.ensure_future(teacher.complete(
+            question, temperature=0.0, max_tokens=48, schema=None, seed=k)) for k in range(6)]
+        while not generated:  # the first is generating, the other five wait for the model
+            await asyncio.sleep(0.01)
+        for request in asked:
+            request.cancel()
+        await asyncio.gather(*asked, return_exceptions=True)
+        await teacher.aclose()
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(interrupted_run())
+    loop.run_until_complete(loop.shutdown_default_executor())  # as close_loop does
+    loop.close()
+    assert generated == [0]
+    answer = asyncio.run(teacher.complete(question, temperature=0.0, max_tokens=4,
+                                          schema=None, seed=9))
+    assert answer.completion_tokens > 0 and generated == [0, 9]  # the next run is served

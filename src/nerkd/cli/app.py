@@ -54,3 +54,7 @@ def main() -> None:
         app()
     except BrokenPipeError:
         raise SystemExit(common.quiet_broken_pipe().exit_code) from None
+    except SystemExit as done:
+        if done.code == common.EXIT_INTERRUPTED:
+            common.leave_now(done.code)
+        raise

@@ -12,7 +12,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeVar
 
 import typer
 
@@ -160,6 +160,21 @@ def json_safe(obj: Any) -> Any:
     return obj
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
+def leave_now(code: int) -> NoReturn:
+    """Exit at once, once our own clean-up has run (outputs committed or left as they were):
+    after Ctrl-C, the native libraries' exit-time teardown can abort the process (exit 134,
+    "terminate called without an active exception") while torch's worker threads wind down."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away, a closed stream
+            pass
+    os._exit(code)
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     print(f"nerkd: error: {message}", file=sys.stderr)
     return typer.Exit(code)
@@ -210,7 +225,7 @@ def command(fn: F) -> F:
         except BrokenPipeError:
             raise quiet_broken_pipe() from None
         except KeyboardInterrupt:
-            raise fail("interrupted", 130) from None
+            raise fail("interrupted", EXIT_INTERRUPTED) from None
         except (typer.Exit, typer.Abort):
             raise
         except typer.BadParameter as error:  # a wrong combination of arguments: exit 2

@@ -48,21 +48,31 @@ class LlamaCppTeacher:
             self._llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=cpu_threads(),
                               seed=seed, verbose=False)
         self._lock = threading.Lock()  # one generation at a time in one model
+        # Bumped by aclose: requests still queued from a closed run are dropped, not generated
+        # (after Ctrl-C, each would otherwise run to the end, minutes for a busy run).
+        self._session = 0
 
     async def complete(self, messages: list[dict[str, str]], *, temperature: float,
                        max_tokens: int, schema: dict[str, Any] | None,
                        seed: int | None) -> Completion:
-        return await asyncio.to_thread(self._complete, messages, temperature, max_tokens,
-                                       schema, seed)
+        return await asyncio.to_thread(self._complete, self._session, messages, temperature,
+                                       max_tokens, schema, seed)
 
-    def _complete(self, messages: list[dict[str, str]], temperature: float, max_tokens: int,
-                  schema: dict[str, Any] | None, seed: int | None) -> Completion:
+    async def aclose(self) -> None:
+        """End this run's requests: those waiting for the model are dropped."""
+        self._session += 1
+
+    def _complete(self, session: int, messages: list[dict[str, str]], temperature: float,
+                  max_tokens: int, schema: dict[str, Any] | None,
+                  seed: int | None) -> Completion:
         options: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens}
         if schema is not None:
             options["response_format"] = {"type": "json_object", "schema": schema}
         if seed is not None:
             options["seed"] = seed
         with self._lock:
+            if session != self._session:
+                raise TeacherError("the run that asked was closed")
             response = self._llm.create_chat_completion(messages=messages, **options)
         usage = response.get("usage", {})
         return Completion(response["choices"][0]["message"]["content"] or "",
