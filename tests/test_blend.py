@@ -398,6 +398,8 @@ def test_cli_custom_table_error_has_file_and_line(nerkd, inputs, tmp_path):
 
 @pytest.mark.parametrize(("args", "message", "code"), [
     (["--schedule", "concat"], "--epochs is required", 2),  # an option missing: usage
+    (["--schedule", "sequential", "--switch", "5", "--epochs", "2"],
+     "--switch 5 is beyond --epochs 2", 2),  # options that clash: usage too
     (["--gold", "missing.jsonl", "--epochs", "2"], "missing.jsonl: cannot open", 1),
     (["--epochs", "2"], "give --gold, --silver or both", 1),
 ])

@@ -90,6 +90,9 @@ def test_eval_by_id_counts_missing_documents_as_unanswered(nerkd, tmp_path):
     pred = _jsonl(tmp_path / "pred.jsonl", [{"id": "s1", "text": "x", "label": "sport"}])
     report = json.loads(nerkd("eval", gold, pred, "--by-id").stdout)
     assert (report["unanswered"], report["accuracy"]) == (3, 0.25)
+    twice = _jsonl(tmp_path / "twice.jsonl", [{"id": "s1", "text": "x", "label": "sport"}] * 2)
+    result = nerkd("eval", gold, twice, "--by-id")
+    assert result.exit_code == 1 and f"{twice}:2: --by-id: id s1 appears twice" in result.stderr
     misordered = _jsonl(tmp_path / "order.jsonl", [{**a, "label": "sport"} for a in ARTICLES[::-1]])
     result = nerkd("eval", gold, misordered)
     assert result.exit_code == 1

@@ -123,6 +123,12 @@ def test_by_id_pairs_sentences_and_counts_missing_ones_as_empty(nerkd, tmp_path)
     write_records(stray, str(tmp_path / "stray.jsonl"), "jsonl")
     bad = nerkd("eval", tmp_path / "gold.jsonl", tmp_path / "stray.jsonl", "--by-id")
     assert bad.exit_code == 1 and "id zzz is not in" in bad.stderr
+    write_records([gold[0], gold[1], gold[0]], str(tmp_path / "twice.jsonl"), "jsonl")
+    for args in (["gold.jsonl", "twice.jsonl"], ["twice.jsonl", "gold.jsonl"]):
+        twice = nerkd("eval", *[tmp_path / a for a in args], "--by-id")
+        assert twice.exit_code == 1 and twice.stderr == (
+            f"nerkd: error: {tmp_path / 'twice.jsonl'}:3: --by-id: id a appears twice "
+            "(first at line 1)\n")
 
 
 def test_gold_and_pred_cannot_both_be_stdin(nerkd):

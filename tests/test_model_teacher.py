@@ -169,3 +169,12 @@ def test_a_spacy_rerun_is_cached_and_still_maps_afresh(nerkd, spacy_pipeline, tm
         runs.append(([s["label"] for s in result.jsonl()[0]["spans"]],
                      (stats["calls"], stats["cached"])))
     assert runs == [(["PER", "LOC"], (1, 0)), (["PER", "MISC"], (0, 1))]
+
+
+def test_a_text_classifier_is_no_entity_teacher(nerkd, text_classifier, data):
+    folder, _ = text_classifier
+    _, raw = data
+    result = nerkd("annotate", raw, "--teacher", "hf", "--model", folder / "model")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"nerkd: error: {folder / 'model'}: its label ")
+    assert result.stderr.endswith("is it a text classifier? (use it with --task classify)\n")

@@ -63,6 +63,15 @@ def test_a_full_device_gives_one_line_and_stays_a_device(nerkd, gold, tmp_path):
     assert stat.S_ISCHR(full.lstat().st_mode)
 
 
+@pytest.mark.skipif(not ROOT, reason="making device files needs root")
+def test_stdout_on_a_full_device_gives_one_line(gold, tmp_path):
+    full = tmp_path / "full"
+    os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    result = _shell(f"nerkd convert {gold} > full", tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == "nerkd: error: cannot write <stdout>: No space left on device\n"
+
+
 def test_a_symlink_is_followed_and_kept(nerkd, gold, tmp_path):
     (tmp_path / "real").mkdir()
     target = tmp_path / "real" / "out.jsonl"

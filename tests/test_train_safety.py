@@ -205,6 +205,17 @@ def test_a_run_that_stops_before_training_leaves_an_existing_log_as_it_was(nerkd
     assert not fresh.parent.exists()  # no folder made for a log never written
 
 
+def test_a_plan_mixed_with_plain_records_is_named(nerkd, tmp_path):
+    data = _data(tmp_path)
+    plan = tmp_path / "plan.jsonl"
+    plan.write_text("".join(json.dumps({**r.to_json(), "epoch": 0}) + "\n"
+                            for r in _sentences(4)))
+    result = nerkd("train", plan, data, "-o", tmp_path / "m")
+    assert result.exit_code == 1 and result.stderr == (
+        f"nerkd: error: {plan} is a training plan (records with an epoch) and not every input "
+        "is: train on one plan, made by blend from all the data\n")
+
+
 def test_an_absurd_learning_rate_fails_the_command_and_keeps_the_log(nerkd, tiny_bert,
                                                                      tmp_path):
     log = tmp_path / "log.jsonl"

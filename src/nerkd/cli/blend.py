@@ -98,6 +98,8 @@ def blend(
     )
     if epochs is None and plan_schedule.length is None:  # a missing option: exit 2
         raise typer.BadParameter(f"--epochs is required with --schedule {plan_schedule.name}")
+    if switch is not None and epochs is not None and switch > epochs:  # options that clash: 2
+        raise typer.BadParameter(f"--switch {switch} is beyond --epochs {epochs}")
     plan, stats = core.blend_plan(
         *core.read_pools(gold, silver), plan_schedule, epochs, seed, min_confidence,
         weight_by_confidence,

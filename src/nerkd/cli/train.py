@@ -14,6 +14,7 @@ from nerkd.cli.common import (
     DeviceOpt,
     SeedOpt,
     empty_input,
+    fail,
     flag,
     info,
     notice_stdin,
@@ -62,10 +63,15 @@ def train(
     check_output(log or "-")
     for path in data:
         notice_stdin(path)
-    records = [r for path in data for r in read_records(path)]
+    per_file = [list(read_records(path)) for path in data]
+    records = [r for file_records in per_file for r in file_records]
     if not records:
         names = ", ".join(display_name(path) for path in data)
         raise empty_input(names, "train on")
+    plans = [display_name(path) for path, rows in zip(data, per_file) if is_plan(rows)]
+    if plans and len(plans) < len(data):
+        raise fail(f"{plans[0]} is a training plan (records with an epoch) and not every "
+                   "input is: train on one plan, made by blend from all the data")
     dev_records = list(read_records(dev)) if dev else None
     if epochs is None and not is_plan(records):
         epochs = 3

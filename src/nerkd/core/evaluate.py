@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal, NamedTuple, get_args
 
 from nerkd.core.errors import NerkdError
-from nerkd.core.records import Record, located, unmatched
+from nerkd.core.records import Record, index_by_id, located, unmatched
 
 Mode = Literal["conlleval", "strict"]
 DEFAULT_MODE: Mode = "conlleval"
@@ -223,7 +223,8 @@ def _paired_by_id(gold: list[Record], pred: list[Record],
         if unnamed is not None:
             raise NerkdError(f"--by-id: a record has no id ({' '.join(unnamed.tokens[:6])})",
                              name)
-    found = {r.id: r for r in pred}
+    index_by_id(gold, names[0])
+    found = index_by_id(pred, names[1])
     stray = sorted(set(found) - {r.id for r in gold})
     if stray:
         raise NerkdError(f"--by-id: id {stray[0]} is not in {names[0]}", names[1])

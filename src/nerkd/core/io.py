@@ -19,6 +19,7 @@ from typing import IO, Any
 from nerkd.core.errors import NerkdError
 
 STDIO = "-"
+STDOUT_NAME = "<stdout>"  # how messages name it
 PART_SUFFIX = ".part"
 
 
@@ -97,8 +98,13 @@ def open_output(path: str | Path, binary: bool = False) -> Iterator[IO[Any]]:
             with _packed_stdout(binary) as stream:
                 yield stream
             return
-        yield sys.stdout.buffer if binary else sys.stdout
-        sys.stdout.flush()
+        yield _Guarded(sys.stdout.buffer if binary else sys.stdout, STDOUT_NAME)
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:  # a full disk under `> out.jsonl` shows here, buffered
+            raise _write_error(STDOUT_NAME, error) from None
         return
     in_body = False
     try:

@@ -135,6 +135,19 @@ def located(name: str, record: Record) -> str:
     return f"{name}:{record.line}" if record.line is not None else name
 
 
+def index_by_id(records: Sequence[Record], name: str) -> dict[str | None, Record]:
+    """``records`` keyed by id, for pairing two files by id: an id used twice is an error
+    (which of the two would be meant?), located at its second use."""
+    found: dict[str | None, Record] = {}
+    for record in records:
+        if record.id in found:
+            first = found[record.id].line
+            where = f" (first at line {first})" if first is not None else ""
+            raise NerkdError(f"--by-id: id {record.id} appears twice{where}", name, record.line)
+        found[record.id] = record
+    return found
+
+
 def unmatched(gold: Sequence[Record], pred: Sequence[Record], names: tuple[str, str],
               what: str) -> NerkdError:
     """The error for two streams that should pair up but differ in length, located at the

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nerkd.core.errors import NerkdError
-from nerkd.core.tags import split_tag
+from nerkd.core.tags import TAG_RE, split_tag
 
 if TYPE_CHECKING:
     import torch
@@ -246,6 +246,10 @@ def _named_labels(id2label: dict[int, str], model: str, head: str) -> list[str]:
     if all(str(label).startswith("LABEL_") for label in labels):
         what = "entity labels" if head == "token" else "class names"
         raise NerkdError(f"{model}: the model has no {what} (id2label is generic)")
+    if head == "token" and not all(TAG_RE.match(str(label)) for label in labels):
+        odd = next(label for label in labels if not TAG_RE.match(str(label)))
+        raise NerkdError(f"{model}: its label {odd!r} is no entity tag (O, B-TYPE, I-TYPE): "
+                         "is it a text classifier? (use it with --task classify)")
     return labels
 
 

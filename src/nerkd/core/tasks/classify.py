@@ -29,7 +29,7 @@ from nerkd.core.errors import NerkdError
 from nerkd.core.evaluate import macro, scores
 from nerkd.core.parse import ParseError, json_values
 from nerkd.core.plan import record_weight
-from nerkd.core.records import Record, located, require_labels, unmatched
+from nerkd.core.records import Record, index_by_id, located, require_labels, unmatched
 
 UNANSWERED = "(none)"  # the confusion matrix's column for documents without a prediction
 SHOWN_CHARS = 1500  # of each few-shot example's text: the first window is what counts
@@ -201,7 +201,8 @@ def evaluate_label_records(gold: Iterable[Record], pred: Iterable[Record], *,
         if record.label is None:
             raise NerkdError(f"document {i} (id {record.id}) has no label", names[0], record.line)
     if by_id:
-        found = {r.id: r for r in pred_records}
+        index_by_id(gold_records, names[0])
+        found = index_by_id(pred_records, names[1])
         stray = sorted(set(found) - {r.id for r in gold_records}, key=str)
         if stray:
             raise NerkdError(f"--by-id: id {stray[0]} is not in {names[0]}", names[1])
