@@ -80,3 +80,16 @@ def test_a_span_inside_a_token_is_widened_with_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert record_from_json(exact).tags == ["B-ORG", "O"]
+
+
+def test_spans_apart_in_one_token_are_named_not_called_overlapping():
+    obj = {"text": "The Anglo-French treaty",
+           "spans": [{"start": 4, "end": 9, "label": "MISC"},
+                     {"start": 10, "end": 16, "label": "MISC"}]}
+    with pytest.warns(UserWarning), pytest.raises(
+            NerkdError, match="spans 4-9 and 10-16 fall in the same token"):
+        record_from_json(obj)
+    overlapping = {"text": "a b", "spans": [{"start": 0, "end": 3, "label": "X"},
+                                            {"start": 2, "end": 3, "label": "Y"}]}
+    with pytest.raises(NerkdError, match="entity spans overlap"):
+        record_from_json(overlapping)

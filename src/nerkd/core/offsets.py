@@ -65,4 +65,16 @@ def token_spans(offsets: Offsets, spans: Sequence[dict]) -> list[TokenSpan]:
                           "it is widened to whole tokens, the unit the student tags",
                           NerkdWarning, stacklevel=2)
         result.append(TokenSpan(snapped[0], snapped[1], str(span["label"])))
+    _check_apart(result, [(int(s["start"]), int(s["end"])) for s in spans])
     return result
+
+
+def _check_apart(snapped: list[TokenSpan], chars: list[tuple[int, int]]) -> None:
+    """Spans apart in the text that widening made share a token ('Anglo' and 'French' in
+    'Anglo-French'): one token takes one tag, so say so rather than call them overlapping."""
+    placed = sorted(zip(snapped, chars))
+    for (a, (a_start, a_end)), (b, (b_start, b_end)) in zip(placed, placed[1:]):
+        if b.start < a.end and a_end <= b_start:
+            raise NerkdError(f"spans {a_start}-{a_end} and {b_start}-{b_end} fall in the same "
+                             f"token (token {b.start}), which takes one tag: give tokens that "
+                             "split it, or one span")
