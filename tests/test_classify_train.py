@@ -298,3 +298,9 @@ def test_keep_gold_passes_classed_documents_through_the_model_teacher(nerkd, tra
                                    "backend": "hf"}
     # tags are not the classify task's gold: the record is labelled, and its tags dropped
     assert rows["tagged"]["source"] == "silver" and "tags" not in rows["tagged"]
+    all_gold = _write(tmp_path / "gold.jsonl", [{"text": "a club", "label": "sport"}])
+    result = nerkd("annotate", all_gold, "--task", "classify", "--teacher", "hf", "--model",
+                   folder / "model", "--labels", "sport,business", "--keep-gold")
+    assert result.exit_code == 0, result.stderr  # nothing left to ask the model
+    assert result.jsonl() == [{"id": "gold-0", "text": "a club", "tokens": ["a", "club"],
+                               "label": "sport", "meta": {}}]

@@ -170,6 +170,35 @@ def test_a_run_directory_takes_only_its_own_run(nerkd, data, tiny_bert):
     assert files(data / "mine") == {mine / "weights.bin": b"mine"}
 
 
+def test_a_start_that_failed_leaves_the_directory_free(nerkd, data, tiny_bert):
+    """A first try that fails before its first round (a missing --exclude file) claims
+    nothing; a local path is the same whatever its spelling."""
+    with FakeOpenAI(answer=_answers()) as server:
+        failed = _evolve(nerkd, server, data, tiny_bert, "--exclude", data / "none.conll",
+                         rounds=1)
+        assert failed.exit_code == 1 and "none.conll" in failed.stderr
+        fixed = _evolve(nerkd, server, data, tiny_bert, rounds=1)
+        assert fixed.exit_code == 0, fixed.stderr
+    respelt = nerkd("evolve", "--seed-data", data / "seed.conll", "--dev", data / "dev.conll",
+                    "-o", data / "run", "--rounds", "1", "--per-round", "3", "--per-call", "2",
+                    "--base-url", server.base_url, "--model", "fake-teacher",
+                    "--student", f"{tiny_bert}/", "--epochs", "2", "--device", "cpu")
+    assert respelt.exit_code == 0 and "nothing to do" in respelt.stderr
+
+
+def test_inputs_read_once_are_not_opened_again_to_be_hashed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    code = f"from nerkd.core.io import file_digest; print(file_digest({str(fifo)!r}))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout == "None\n"
+
+
 def test_interrupted_by_an_unreachable_teacher_then_resumed(nerkd, data, tiny_bert):
     with FakeOpenAI(answer=_answers()) as server:
         done = _evolve(nerkd, server, data, tiny_bert, rounds=1)

@@ -82,6 +82,12 @@ def test_keep_gold_passes_labelled_records_through(nerkd, teacher_model, tmp_pat
     gold, silver = result.jsonl()
     assert gold["tags"] == ["O", "O", "B-MISC"] and "backend" not in gold["meta"]
     assert silver["tags"] == ["O", "B-PER", "O"] and silver["source"] == "silver"
+    gold_only = tmp_path / "gold.jsonl"
+    gold_only.write_text(json.dumps({"id": "g", "tokens": ["the"], "tags": ["O"]}) + "\n")
+    result = nerkd("annotate", gold_only, "--teacher", "hf", "--model", teacher_model,
+                   "--keep-gold", "--labels", "PER,LOC,MISC")
+    assert result.exit_code == 0, result.stderr  # nothing left to ask the model
+    assert [r["id"] for r in result.jsonl()] == ["g"]
 
 
 def test_the_hf_teacher_needs_a_model(nerkd, data):

@@ -82,10 +82,11 @@ def test_a_span_inside_a_token_is_widened_with_a_warning():
         assert record_from_json(exact).tags == ["B-ORG", "O"]
 
 
-def test_spans_apart_in_one_token_are_named_not_called_overlapping():
+@pytest.mark.parametrize("labels", [("MISC", "MISC"), ("MISC", "LOC"), ("LOC", "MISC")])
+def test_spans_apart_in_one_token_are_named_not_called_overlapping(labels):
     obj = {"text": "The Anglo-French treaty",
-           "spans": [{"start": 4, "end": 9, "label": "MISC"},
-                     {"start": 10, "end": 16, "label": "MISC"}]}
+           "spans": [{"start": 4, "end": 9, "label": labels[0]},
+                     {"start": 10, "end": 16, "label": labels[1]}]}
     with pytest.warns(UserWarning), pytest.raises(
             NerkdError, match="spans 4-9 and 10-16 fall in the same token"):
         record_from_json(obj)

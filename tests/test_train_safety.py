@@ -295,12 +295,13 @@ def test_a_model_directory_is_replaced_only_with_force(nerkd, tiny_bert, tmp_pat
     (model / "results" / "test.json").write_text("{}")
     (model / "onnx").mkdir()  # the old weights' int8 graph: stale once the weights change
     (model / "onnx" / "model.int8.onnx").write_bytes(b"old")
+    (model / "special_tokens_map.json").write_text("{}")  # another tokenizer's: goes too
     forced = nerkd("train", data, "-o", model, "--model", tiny_bert, "--epochs", "2", "--force")
     assert forced.exit_code == 0, forced.stderr
     assert json.loads((model / "nerkd.json").read_text())["config"]["epochs"] == 2
     assert (model / "NOTES.md").read_text() == "mine"
     assert (model / "results" / "test.json").read_text() == "{}"
-    assert not (model / "onnx").exists()
+    assert not (model / "onnx").exists() and not (model / "special_tokens_map.json").exists()
     assert _names(tmp_path) == ["m", "train.jsonl"]  # no .m.old, no m.nerkd-work
 
 

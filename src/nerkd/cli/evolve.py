@@ -100,8 +100,8 @@ def evolve(
         "--test": test and file_digest(test), "--pool": pool and file_digest(pool),
         "--exclude": [file_digest(path) for path in exclude or []],
         "--per-round": per_round, "--per-call": per_call, "--control": control,
-        "--teacher": backend, "--model": model, "--labels": label_set, "--label-map": teaching.label_map(label_map),
-        "--student": config.model, "--epochs": epochs, "--lr": lr, "--batch-size": batch_size,
+        "--teacher": backend, "--model": _one_spelling(model), "--labels": label_set, "--label-map": teaching.label_map(label_map),
+        "--student": _one_spelling(student), "--epochs": epochs, "--lr": lr, "--batch-size": batch_size,
         "--max-length": max_length, "--seed": seed})
     log = CallLog(call_log or Path(output) / "calls.sqlite")
     options = EvolveOptions(rounds=rounds, per_round=per_round, per_call=per_call,
@@ -173,3 +173,11 @@ def _labeller(kind: Any, backend: str, model: str | None, base_url: str | None,
     options = AnnotateOptions(label_map=label_map, **calls, **asking.options)
     return Annotator(make_teacher(backend, model, base_url, timeout, calls["seed"]),
                      asking.prompt, log, options, asking.reading)
+
+
+def _one_spelling(path: str | None) -> str | None:
+    """A local path as one absolute spelling (``enc``, ``enc/`` and ``/abs/enc`` are the same
+    run's); a server's model name, or None for the default, as given."""
+    from pathlib import Path
+
+    return str(Path(path).resolve()) if path and Path(path).exists() else path

@@ -41,7 +41,7 @@ def claim_run_dir(run_dir: Path, settings: dict[str, Any]) -> None:
     budgets, device) may change. A directory that is not an evolve run is never written into."""
     settings = json.loads(json.dumps(settings))
     record = run_dir / RUN_FILE
-    if record.is_file():
+    if record.is_file() and (run_dir / "pool-0.jsonl").is_file():  # else it never began
         try:
             started = json.loads(record.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -53,7 +53,8 @@ def claim_run_dir(run_dir: Path, settings: dict[str, Any]) -> None:
             raise NerkdError(f"a run started with other {', '.join(differing)}: rerun with "
                              "the same to resume it, or give a new --output", str(run_dir))
         return
-    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+    if not record.is_file() and run_dir.exists() and (
+            not run_dir.is_dir() or any(run_dir.iterdir())):
         if not (run_dir / "pool-0.jsonl").is_file():
             raise NerkdError(f"exists and is not an evolve run directory (no {RUN_FILE}); "
                              "nerkd writes no run into it", str(run_dir))

@@ -267,8 +267,10 @@ def _umask() -> int:
 
 
 def file_digest(path: str | Path) -> str | None:
-    """``sha256:<hex>`` of a file's bytes (None for stdin), recorded beside trained models."""
-    if str(path) == STDIO:
+    """``sha256:<hex>`` of a file's bytes, recorded beside trained models; None for stdin and
+    anything else that cannot be read twice (a FIFO, ``<(command)``): opening it again would
+    wait for a writer that never comes."""
+    if str(path) == STDIO or not Path(path).is_file():
         return None
     import hashlib
 

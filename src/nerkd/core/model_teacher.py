@@ -85,7 +85,7 @@ class ModelTeacher:
         while chunk := list(itertools.islice(iterator, CHUNK)):
             self.stats.records += len(chunk)
             todo = [r for r in chunk if r.tokens and not self._kept(r)]
-            found = iter(self._label(todo))
+            found = iter(self._label(todo) if todo else [])
             for record in chunk:
                 if self._kept(record):
                     self.stats.passed_through += 1

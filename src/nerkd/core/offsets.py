@@ -72,7 +72,7 @@ def token_spans(offsets: Offsets, spans: Sequence[dict]) -> list[TokenSpan]:
 def _check_apart(snapped: list[TokenSpan], chars: list[tuple[int, int]]) -> None:
     """Spans apart in the text that widening made share a token ('Anglo' and 'French' in
     'Anglo-French'): one token takes one tag, so say so rather than call them overlapping."""
-    placed = sorted(zip(snapped, chars))
+    placed = sorted(zip(snapped, chars), key=lambda pair: (pair[0].start, pair[1]))
     for (a, (a_start, a_end)), (b, (b_start, b_end)) in zip(placed, placed[1:]):
         if b.start < a.end and a_end <= b_start:
             raise NerkdError(f"spans {a_start}-{a_end} and {b_start}-{b_end} fall in the same "

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import time
 from collections.abc import Iterator, Sequence
@@ -496,7 +497,6 @@ def _save_model(output: Path, work: Path, network: Any, tokenizer: Any,
         if written.is_file():
             as_created(written)
     check_model_output(output, force)  # again: something may have appeared there while we trained
-    _keep_foreign_files(output, staging)
     _replace_dir(staging, output, work / "replaced")
     shutil.rmtree(work, ignore_errors=True)
 
@@ -525,27 +525,33 @@ def _run_info(state: _RunState, config: TrainConfig, labels: list[str],
     }
 
 
+# What a saved model is made of (weights, config, tokenizer, nerkd.json, the int8 graph's
+# folder): never carried from a replaced model into its successor, where an old tokenizer
+# file would change how the new model reads.
+_MODEL_FILES = re.compile(r"config\.json|generation_config\.json|nerkd\.json|onnx|"
+                          r".*\.(safetensors|bin|pt|index\.json|model)|tokenizer.*|"
+                          r"special_tokens_map\.json|added_tokens\.json|vocab\..*|merges\.txt")
+
+
 def _keep_foreign_files(old: Path, new: Path) -> None:
     """Move what somebody else put in the model directory being replaced (notes, results)
-    into the new one: --force replaces the model's files, nothing else. ``onnx/`` is the
-    old weights' int8 graph, made again from the new ones when asked for."""
-    if not old.is_dir():
-        return
+    into the new one: --force replaces the model, nothing else."""
     for entry in old.iterdir():
-        if entry.name != "onnx" and not (new / entry.name).exists():
+        if not _MODEL_FILES.fullmatch(entry.name) and not (new / entry.name).exists():
             os.replace(entry, new / entry.name)
 
 
 def _replace_dir(source: Path, target: Path, aside: Path) -> None:
     """Move ``source`` to ``target``. An old ``target`` (checked by ``check_model_output``) is moved
-    to ``aside`` in the work directory first and removed after, so nothing is left beside
-    ``target``."""
+    to ``aside`` in the work directory first, what the user added to it is moved into the new
+    one, and the rest removed, so nothing is left beside ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(aside, ignore_errors=True)  # ours: left by a replace cut short
     if target.exists():
         os.replace(target, aside)
     os.replace(source, target)
     if aside.exists():
+        _keep_foreign_files(aside, target)
         shutil.rmtree(aside)
 
 

@@ -44,7 +44,7 @@ class ClassModelTeacher:
             self.stats.records += len(chunk)
             todo = [r for r in chunk if r.text.strip() and not self._kept(r)]
             self.stats.calls += len(todo)
-            found = iter(self.labeller([r.text for r in todo]))
+            found = iter(self.labeller([r.text for r in todo]) if todo else [])
             for record in chunk:
                 if self._kept(record):
                     self.stats.passed_through += 1
