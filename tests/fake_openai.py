@@ -160,6 +160,7 @@ class FakeOpenAI:
     latency: float = 0.0
     json_schema_supported: bool = True  # False: json_schema gets 500, as llama.cpp's server
     json_object_supported: bool = True  # False: json_object gets 400
+    usage: bool = True  # False: answers carry no token counts, as some servers send them
     faults: list[Fault] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)
 
@@ -348,6 +349,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, body: dict, fixed: str | None) -> None:
         try:
             completion = _completion(body, self.fake.answer, fixed, self.fake._next_id())
+            if not self.fake.usage:
+                del completion["usage"]
         except Exception as error:  # a test's answer callable failed: say so, don't hang
             return self._reply(500, _error(f"the answer callable failed: {error!r}",
                                            "server_error"))

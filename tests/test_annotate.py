@@ -315,6 +315,35 @@ def test_a_bad_teacher_fails_without_waiting_on_stdin(tmp_path):
     assert "no-such-model" in held.stderr.read() and held.stdout.read() == ""
 
 
+def test_a_budget_holds_when_the_first_call_fails(nerkd, tmp_path):
+    """A failed call tells nothing of a call's size: until one is answered, calls go one at
+    a time (all went at once, and a 400-token budget spent about twice that)."""
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(f"Item {i}: {TEXTS[i % 4]}" for i in range(20)) + "\n")
+    report = tmp_path / "report.json"
+    with FakeOpenAI(latency=0.05, faults=[Fault("500", match="Item 0:", times=1000)]) as server:
+        result = nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
+                       "--concurrency", "8", "--max-tokens", "400", "--retries", "0",
+                       "--min-annotated", "0", "--report", report)
+    assert result.exit_code == 3, result.stderr
+    spent = json.loads(report.read_text())
+    assert 0 < spent["prompt_tokens"] + spent["completion_tokens"] <= 400
+
+
+def test_a_budget_the_answers_cannot_be_counted_against_stops_the_run(nerkd, tmp_path):
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(f"Item {i}: {TEXTS[i % 4]}" for i in range(6)) + "\n")
+    with FakeOpenAI(usage=False) as server:
+        result = nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
+                       "--max-cost", "1", "--price-in", "1", "--price-out", "1")
+        unbudgeted = nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
+                           "--call-log", tmp_path / "other.sqlite")
+    assert result.exit_code == 3 and len(server.requests) == 1 + 6
+    assert "no token counts, so the token or cost budget cannot be kept" in result.stderr
+    assert len(result.jsonl()) == 1  # the answer that came is kept
+    assert unbudgeted.exit_code == 0 and len(unbudgeted.jsonl()) == 6
+
+
 def test_min_annotated_counts_only_the_records_to_annotate(nerkd, tmp_path):
     # Three gold records pass through; of the two texts to annotate, "Mary" always fails.
     gold = [{"tokens": ["Paris", "."], "tags": ["B-LOC", "O"]}] * 3

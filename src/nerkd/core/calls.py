@@ -69,9 +69,11 @@ class Caller:
         self._inflight: dict[str, asyncio.Future[str]] = {}
         self._calls: set[asyncio.Task[str]] = set()
         self._gate = asyncio.Semaphore(options.concurrency)
-        self._first: asyncio.Event | None = None  # set once a budgeted run's first call ends
+        self._probe = asyncio.Lock()  # a budgeted run asks one at a time until a call is sized
         self._sent = 0  # requests on their way (inside the gate, not yet answered)
         self._largest = (0, 0.0)  # the tokens and cost of this run's costliest call so far
+        self._sized = False  # an answer has told what a call costs
+        self._unmetered = False  # an answer came without token counts: budgets cannot hold
 
     async def ask(self, messages: list[dict[str, str]], params: dict[str, Any]) -> str:
         """The answer to one request. ``params`` holds ``temperature``, ``max_tokens``,
@@ -113,21 +115,17 @@ class Caller:
         if loop is not self._loop:
             self._loop, self._inflight, self._calls = loop, {}, set()
             self._gate = asyncio.Semaphore(self.options.concurrency)
-            self._first, self._sent = asyncio.Event(), 0
+            self._probe, self._sent = asyncio.Lock(), 0
 
     async def _call(self, key: str, messages: list[dict[str, str]],
                     params: dict[str, Any]) -> str:
         started = time.perf_counter()
-        try:
-            completion = await self._with_retries(messages, params)
-        finally:
-            self._first.set()  # answered or failed: the first call has told what it can
+        completion = await self._with_retries(messages, params)
         self.log.put(key, self.teacher.backend, self.teacher.model,
                      {"messages": messages, "params": params}, [completion.answer],
                      completion.prompt_tokens, completion.completion_tokens,
                      time.perf_counter() - started)
         self.stats.calls += 1
-        self._count_tokens(completion.prompt_tokens, completion.completion_tokens)
         return completion.answer
 
     async def _with_retries(self, messages: list[dict[str, str]],
@@ -135,18 +133,10 @@ class Caller:
         failures = 0
         while True:
             try:
-                if self._budgeted and self._sent and not self._first.is_set():
-                    await self._first.wait()  # a call's size is unknown until one ends
-                async with self._gate:
-                    self._check_budget()  # here, so queued requests see earlier answers
-                    self._sent += 1
-                    try:
-                        return await self.teacher.complete(
-                            messages, temperature=params["temperature"],
-                            max_tokens=params["max_tokens"], schema=params.get("schema"),
-                            seed=params["seed"] + params.get("attempt", 0))
-                    finally:
-                        self._sent -= 1
+                if self._budgeted and not self._sized:  # a failed call tells no size either
+                    async with self._probe:
+                        return await self._attempt(messages, params)
+                return await self._attempt(messages, params)
             except Retryable as error:
                 failures += 1
                 limit = self.options.connect_retries if error.connection else self.options.retries
@@ -158,6 +148,21 @@ class Caller:
                     raise ItemFailed(f"{error.reason}, {tries}") from None
                 self.stats.retries += 1
                 await asyncio.sleep(self._delay(failures, error.retry_after))
+
+    async def _attempt(self, messages: list[dict[str, str]],
+                       params: dict[str, Any]) -> Completion:
+        async with self._gate:
+            self._check_budget()  # here, so queued requests see earlier answers
+            self._sent += 1
+            try:
+                completion = await self.teacher.complete(
+                    messages, temperature=params["temperature"],
+                    max_tokens=params["max_tokens"], schema=params.get("schema"),
+                    seed=params["seed"] + params.get("attempt", 0))
+            finally:
+                self._sent -= 1
+        self._count_tokens(completion.prompt_tokens, completion.completion_tokens)
+        return completion
 
     def _delay(self, failures: int, retry_after: float | None) -> float:
         """Exponential backoff with full jitter, never shorter than the server asked."""
@@ -173,6 +178,8 @@ class Caller:
         cost = (prompt_tokens * options.price_in + completion_tokens * options.price_out) / 1e6
         self._largest = (max(self._largest[0], prompt_tokens + completion_tokens),
                          max(self._largest[1], cost))
+        self._sized = True
+        self._unmetered = self._unmetered or prompt_tokens + completion_tokens == 0
 
     @property
     def _budgeted(self) -> bool:
@@ -184,6 +191,10 @@ class Caller:
         first answer, only one call goes out). With --concurrency 32 the old rule, spent
         below the budget, let 32 calls past it."""
         options, stats = self.options, self.stats
+        if self._budgeted and self._unmetered:
+            stats.stopped = ("the teacher's answers carry no token counts, so the token or cost "
+                             "budget cannot be kept")
+            raise BudgetReached(stats.stopped)
         coming = self._sent + 1
         tokens = stats.prompt_tokens + stats.completion_tokens + coming * self._largest[0]
         if options.max_tokens is not None and tokens >= options.max_tokens:
