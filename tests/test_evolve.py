@@ -263,6 +263,25 @@ def test_an_unreachable_teacher_is_one_line_and_leaves_no_next_pool(nerkd, data,
     assert not (data / "run" / "pool-1.jsonl").exists()
 
 
+def test_a_teacher_that_answers_nothing_leaves_the_round_unfinished(nerkd, data, tiny_bert):
+    """Every request failing (a server answering 500) is no finished round: the next pool is
+    not written, so the rerun asks again once the server is back."""
+    from fake_openai import Fault
+
+    with FakeOpenAI(answer=_answers(), faults=[Fault("500", times=1000)]) as server:
+        failed = _evolve(nerkd, server, data, tiny_bert, "--retries", "0", rounds=1)
+    assert failed.exit_code == 1 and failed.stderr.splitlines()[-1] == (
+        "nerkd: error: round 0: the teacher answered none of its requests, so nothing was "
+        "added and the round is not finished; rerun to ask again (answers already given are "
+        "in the call log)")
+    assert not (data / "run" / "pool-1.jsonl").exists()
+    with FakeOpenAI(answer=_answers()) as server:
+        again = _evolve(nerkd, server, data, tiny_bert, rounds=1)
+        assert again.exit_code == 0, again.stderr
+        assert server.requests  # asked again
+    assert [m["round"] for m in _metrics(data / "run")] == [0, 1]
+
+
 def test_bad_arguments_are_one_line_errors(nerkd, data, tiny_bert):
     with FakeOpenAI(answer=_answers()) as server:
         missing = nerkd("evolve", "--seed-data", data / "nope.conll", "--dev", data / "dev.conll",

@@ -200,6 +200,11 @@ class Evolver:
             wrong = [g for g, p in zip(self.dev, predicted) if self.task.wrong(g, p)]
             view = RoundView(number, pool, self.dev, predicted, scores, student, wrong)
             added, rejected = self.teaching.new_samples(view)
+            if not added and set(rejected) == {"no answer"} and not self.stopped:
+                raise NerkdError(
+                    f"round {number}: the teacher answered none of its requests, so nothing "
+                    "was added and the round is not finished; rerun to ask again (answers "
+                    "already given are in the call log)")
             metrics.accepted, metrics.rejected = len(added), dict(rejected)
         self._account(metrics, before, started)
         with self._metrics_path.open("a", encoding="utf-8") as handle:
