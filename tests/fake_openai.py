@@ -26,7 +26,7 @@ from typing import Any
 Answer = Callable[[list[dict]], str]
 
 MODEL_ID = "fake-teacher"
-FAULT_KINDS = ("429", "500", "timeout", "malformed", "garbage")
+FAULT_KINDS = ("429", "500", "400", "timeout", "malformed", "garbage")
 GARBAGE = "Sure! Here are the entities you asked for: banana, telescope; purple (maybe)."
 MALFORMED = b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{"mess'
 
@@ -132,7 +132,8 @@ def answer_from(mapping: dict[str, str], default: Answer | str = default_answer)
 
 @dataclass
 class Fault:
-    """One injected failure: ``kind`` is 429, 500, timeout, malformed or garbage; it applies
+    """One injected failure: ``kind`` is 429, 500, 400 (too long for the model), timeout,
+    malformed or garbage; it applies
     to the next ``times`` requests whose last user message contains ``match`` (any request
     when None). ``retry_after``: the 429's Retry-After seconds; ``seconds``: a timeout's
     sleep before it answers normally."""
@@ -316,6 +317,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault.kind == "500":
             self._reply(500, _error("The server had an error while processing your request "
                                     "(fake)", "server_error"))
+        elif fault.kind == "400":
+            self._reply(400, _error("This model's maximum context length is 10 tokens (fake)",
+                                    "invalid_request_error", code="context_length_exceeded"))
         elif fault.kind == "timeout":
             if not self.fake._sleep(fault.seconds):
                 return self._drop()

@@ -344,6 +344,23 @@ def test_a_budget_the_answers_cannot_be_counted_against_stops_the_run(nerkd, tmp
     assert unbudgeted.exit_code == 0 and len(unbudgeted.jsonl()) == 6
 
 
+def test_a_request_the_server_refuses_leaves_out_its_record_not_the_run(nerkd, tmp_path):
+    """A 400 for one request (too long for the model's context) fails that record; a 401
+    or 404 (key, model, URL) still stops the run."""
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(TEXTS) + "\n")
+    with FakeOpenAI(faults=[Fault("400", match="Mary", times=1000)]) as server:
+        result = nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
+                       "--report", tmp_path / "report.json")
+        wrong_url = nerkd("annotate", source, "--base-url", f"{server.base_url}/nowhere",
+                          "--model", "m", "--call-log", tmp_path / "other.sqlite")
+    assert wrong_url.exit_code == 1 and "refused the request (404)" in wrong_url.stderr
+    assert result.exit_code == 0, result.stderr
+    assert [r["text"] for r in result.jsonl()] == [t for t in TEXTS if "Mary" not in t]
+    [failed] = json.loads((tmp_path / "report.json").read_text())["failed"]
+    assert failed["reason"].startswith("the server refused the request (400): This model's")
+
+
 def test_min_annotated_counts_only_the_records_to_annotate(nerkd, tmp_path):
     # Three gold records pass through; of the two texts to annotate, "Mary" always fails.
     gold = [{"tokens": ["Paris", "."], "tags": ["B-LOC", "O"]}] * 3
@@ -508,3 +525,31 @@ def test_a_budget_stop_before_any_answer_leaves_the_output_and_says_so(nerkd, tm
     assert (f"stopped early: token budget of 1 reached; nothing was annotated, so nothing "
             f"was written to {kept}, and a re-run resumes from the call log") in result.stderr
     assert kept.read_text() == "earlier\n"
+
+
+@pytest.mark.parametrize(("headers", "seconds"), [
+    ({"retry-after": "3"}, 3.0), ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5),
+    ({"retry-after": "in a bit"}, None), ({}, None), ({"retry-after": "-2"}, 0.0)])
+def test_retry_after_is_read_in_every_form_servers_send(headers, seconds):
+    import httpx
+
+    from nerkd.core.teachers.openai_teacher import _retry_after
+
+    class Refusal:  # the shape of openai's status errors: a response with headers
+        response = httpx.Response(429, headers=headers)
+
+    assert _retry_after(Refusal()) == seconds
+
+
+def test_retry_after_as_an_http_date_is_a_wait_until_then():
+    import email.utils
+
+    import httpx
+
+    from nerkd.core.teachers.openai_teacher import _retry_after
+
+    class Refusal:
+        response = httpx.Response(429, headers={
+            "retry-after": email.utils.formatdate(time.time() + 60, usegmt=True)})
+
+    assert 55 <= _retry_after(Refusal()) <= 60

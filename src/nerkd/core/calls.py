@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nerkd.core.calllog import CallLog, call_key
-from nerkd.core.teachers import Completion, Retryable, Teacher, TeacherError
+from nerkd.core.teachers import Completion, Refused, Retryable, Teacher, TeacherError
 
 
 @dataclass
@@ -137,6 +137,8 @@ class Caller:
                     async with self._probe:
                         return await self._attempt(messages, params)
                 return await self._attempt(messages, params)
+            except Refused as error:  # this request, not the run: its record is left out
+                raise ItemFailed(error.message) from None
             except Retryable as error:
                 failures += 1
                 limit = self.options.connect_retries if error.connection else self.options.retries

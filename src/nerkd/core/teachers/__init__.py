@@ -20,6 +20,11 @@ class TeacherError(NerkdError):
     """A failure that retrying will not mend (bad key, unknown model, unreachable server)."""
 
 
+class Refused(TeacherError):
+    """The server refused this one request (a 400, 413 or 422: too long for the model's
+    context, filtered), not the run: its record is left out and reported."""
+
+
 class Retryable(Exception):
     """A failure worth retrying (timeout, 429, 5xx); ``retry_after`` is the server's wish."""
 

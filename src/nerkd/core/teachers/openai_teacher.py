@@ -8,10 +8,12 @@ server's hiccup at start-up cannot cost the whole run its JSON mode."""
 
 from __future__ import annotations
 
+import email.utils
 import os
+import time
 from typing import Any
 
-from nerkd.core.teachers import Completion, Retryable, TeacherError
+from nerkd.core.teachers import Completion, Refused, Retryable, TeacherError
 
 MODES = ("json_schema", "json_object", "text")
 
@@ -115,16 +117,30 @@ def _map(error: Exception) -> Exception:
     if isinstance(error, openai.APIStatusError) and error.status_code >= 500:
         return Retryable(f"server error ({error.status_code})", _retry_after(error))
     if isinstance(error, openai.APIStatusError):
-        return TeacherError(f"the server refused the request ({error.status_code}): "
-                            f"{_message(error)}")
+        refusal = Refused if error.status_code in (400, 413, 422) else TeacherError
+        return refusal(f"the server refused the request ({error.status_code}): "
+                       f"{_message(error)}")
     return Retryable(f"unreadable response: {type(error).__name__}")
 
 
 def _retry_after(error: Any) -> float | None:
+    """Seconds the server asked to wait: OpenAI's ``retry-after-ms``, else ``Retry-After`` as
+    seconds or as an HTTP date."""
+    headers = getattr(getattr(error, "response", None), "headers", None) or {}
     try:
-        return float(error.response.headers.get("retry-after"))
-    except (TypeError, ValueError, AttributeError):
+        return max(0.0, float(headers["retry-after-ms"]) / 1000)
+    except (KeyError, TypeError, ValueError):
+        pass
+    value = headers.get("retry-after")
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _message(error: Any) -> str:
