@@ -26,7 +26,7 @@ from typing import Any
 Answer = Callable[[list[dict]], str]
 
 MODEL_ID = "fake-teacher"
-FAULT_KINDS = ("429", "500", "400", "timeout", "malformed", "garbage")
+FAULT_KINDS = ("429", "500", "400", "timeout", "trickle", "malformed", "garbage")
 GARBAGE = "Sure! Here are the entities you asked for: banana, telescope; purple (maybe)."
 MALFORMED = b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{"mess'
 
@@ -133,7 +133,8 @@ def answer_from(mapping: dict[str, str], default: Answer | str = default_answer)
 @dataclass
 class Fault:
     """One injected failure: ``kind`` is 429, 500, 400 (too long for the model), timeout,
-    malformed or garbage; it applies
+    trickle (a space every 0.2 s for ``seconds``, then the answer), malformed or garbage; it
+    applies
     to the next ``times`` requests whose last user message contains ``match`` (any request
     when None). ``retry_after``: the 429's Retry-After seconds; ``seconds``: a timeout's
     sleep before it answers normally."""
@@ -324,6 +325,9 @@ class _Handler(BaseHTTPRequestHandler):
             if not self.fake._sleep(fault.seconds):
                 return self._drop()
             self._answer(body, None)
+        elif fault.kind == "trickle":
+            self._trickle(json.dumps(_completion(body, self.fake.answer, None,
+                                                 self.fake._next_id())).encode(), fault.seconds)
         elif fault.kind == "malformed":
             self._send(200, MALFORMED)
         else:  # garbage
@@ -374,6 +378,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
             self.wfile.flush()
         except OSError:  # the client gave up (a timeout) or stop() closed the connection
+            self.close_connection = True
+
+    def _trickle(self, data: bytes, seconds: float) -> None:
+        """Padding a byte at a time before the answer, as some proxies keep a connection."""
+        padding = max(1, int(seconds / 0.2))
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(padding + len(data)))
+            self.end_headers()
+            for _ in range(padding):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                if not self.fake._sleep(0.2):
+                    return self._drop()
+            self.wfile.write(data)
+            self.wfile.flush()
+        except OSError:
             self.close_connection = True
 
     def _drop(self) -> None:

@@ -361,6 +361,19 @@ def test_a_request_the_server_refuses_leaves_out_its_record_not_the_run(nerkd, t
     assert failed["reason"].startswith("the server refused the request (400): This model's")
 
 
+def test_timeout_bounds_the_whole_request_not_each_wait_for_bytes(nerkd, tmp_path):
+    source = tmp_path / "in.txt"
+    source.write_text(TEXTS[0] + "\n")
+    with FakeOpenAI(faults=[Fault("trickle", seconds=6.0)]) as server:
+        started = time.perf_counter()
+        result = nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
+                       "--timeout", "1", "--report", tmp_path / "report.json")
+        took = time.perf_counter() - started
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((tmp_path / "report.json").read_text())["retries"] == 1
+    assert took < 5  # cut at 1 s and asked again, not held for the trickle's 6 s
+
+
 def test_min_annotated_counts_only_the_records_to_annotate(nerkd, tmp_path):
     # Three gold records pass through; of the two texts to annotate, "Mary" always fails.
     gold = [{"tokens": ["Paris", "."], "tags": ["B-LOC", "O"]}] * 3

@@ -8,6 +8,7 @@ server's hiccup at start-up cannot cost the whole run its JSON mode."""
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import os
 import time
@@ -80,7 +81,13 @@ class OpenAITeacher:
             # post() rather than chat.completions.create(), and a plain dict back: the typed
             # call walks every message and schema on the way out and builds models on the
             # way in (~2.5 ms a call here), and both sides are plain JSON.
-            return await self._connection().post("/chat/completions", body=body, cast_to=dict)
+            # The client's timeout bounds each wait for bytes; wait_for bounds the request (a
+            # server that trickles padding would otherwise hold it as long as it likes).
+            return await asyncio.wait_for(
+                self._connection().post("/chat/completions", body=body, cast_to=dict),
+                self._timeout)
+        except asyncio.TimeoutError:  # TimeoutError itself from Python 3.11
+            raise Retryable("timeout") from None
         except openai.APIStatusError as error:
             if self._mode is None and mode != "text" and _refuses_mode(error):
                 raise _Rejected() from error
