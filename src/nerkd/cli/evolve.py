@@ -100,9 +100,10 @@ def evolve(
         "--test": test and file_digest(test), "--pool": pool and file_digest(pool),
         "--exclude": [file_digest(path) for path in exclude or []],
         "--per-round": per_round, "--per-call": per_call, "--control": control,
-        "--teacher": backend, "--model": _one_spelling(model), "--labels": label_set, "--label-map": teaching.label_map(label_map),
-        "--student": _one_spelling(student), "--epochs": epochs, "--lr": lr, "--batch-size": batch_size,
-        "--max-length": max_length, "--seed": seed})
+        "--teacher": backend, "--model": _one_spelling(model), "--labels": label_set,
+        "--label-map": teaching.label_map(label_map), "--student": _one_spelling(student),
+        "--epochs": epochs, "--lr": lr, "--batch-size": batch_size, "--max-length": max_length,
+        "--seed": seed})
     log = CallLog(call_log or Path(output) / "calls.sqlite")
     options = EvolveOptions(rounds=rounds, per_round=per_round, per_call=per_call,
                             control=control, seed=seed)

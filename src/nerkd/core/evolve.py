@@ -41,28 +41,33 @@ def claim_run_dir(run_dir: Path, settings: dict[str, Any]) -> None:
     budgets, device) may change. A directory that is not an evolve run is never written into."""
     settings = json.loads(json.dumps(settings))
     record = run_dir / RUN_FILE
-    if record.is_file() and (run_dir / "pool-0.jsonl").is_file():  # else it never began
-        try:
-            started = json.loads(record.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise NerkdError(f"unreadable ({error}); nerkd writes no run into {run_dir}",
-                             str(record)) from None
-        differing = sorted(k for k in settings.keys() | started.keys()
-                           if settings.get(k) != started.get(k))
-        if differing:
-            raise NerkdError(f"a run started with other {', '.join(differing)}: rerun with "
-                             "the same to resume it, or give a new --output", str(run_dir))
+    began = (run_dir / "pool-0.jsonl").is_file()  # a start that failed before it claims nothing
+    if began and record.is_file():
+        _check_settings(run_dir, record, settings)
         return
-    if not record.is_file() and run_dir.exists() and (
-            not run_dir.is_dir() or any(run_dir.iterdir())):
-        if not (run_dir / "pool-0.jsonl").is_file():
-            raise NerkdError(f"exists and is not an evolve run directory (no {RUN_FILE}); "
-                             "nerkd writes no run into it", str(run_dir))
+    if began:
         warnings.warn(f"{run_dir}: a run from before nerkd recorded its settings: resuming it "
                       "without checking them", NerkdWarning, stacklevel=2)
+    elif not record.is_file() and run_dir.exists() and (
+            not run_dir.is_dir() or any(run_dir.iterdir())):
+        raise NerkdError(f"exists and is not an evolve run directory (no {RUN_FILE}); "
+                         "nerkd writes no run into it", str(run_dir))
     run_dir.mkdir(parents=True, exist_ok=True)
     with open_output(record) as handle:
         handle.write(json.dumps(settings, indent=2) + "\n")
+
+
+def _check_settings(run_dir: Path, record: Path, settings: dict[str, Any]) -> None:
+    try:
+        started = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise NerkdError(f"unreadable ({error}); nerkd writes no run into {run_dir}",
+                         str(record)) from None
+    differing = sorted(k for k in settings.keys() | started.keys()
+                       if settings.get(k) != started.get(k))
+    if differing:
+        raise NerkdError(f"a run started with other {', '.join(differing)}: rerun with the "
+                         "same to resume it, or give a new --output", str(run_dir))
 
 
 @dataclass
