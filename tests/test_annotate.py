@@ -98,13 +98,26 @@ def test_transient_faults_are_retried(tmp_path):
     assert time.perf_counter() - started >= 0.2  # Retry-After was honoured
 
 
+def test_a_long_retry_after_is_said_not_waited_in_silence(tmp_path, monkeypatch):
+    monkeypatch.setattr("nerkd.core.calls.LONG_WAIT", 0.5)
+    faults = [Fault("429", match="EU", retry_after=0.6),
+              Fault("429", match="Mary", retry_after=0.1)]  # short: not worth a line
+    with FakeOpenAI(faults=faults) as server:
+        annotator = _annotator(server, tmp_path / "log.sqlite", concurrency=1)
+        with pytest.warns(UserWarning) as said:
+            assert len(list(annotator.run(_records()))) == 4
+    assert [str(w.message) for w in said] == [
+        "the teacher asked to wait 1 s before a retry (rate limited (429)); waiting"]
+
+
 def test_garbage_for_one_item_is_reported_and_the_rest_proceed(tmp_path):
     faults = [Fault("garbage", match="Mary", times=10)]
     with FakeOpenAI(faults=faults) as server:
         annotator = _annotator(server, tmp_path / "log.sqlite", parse_retries=2)
         records = list(annotator.run(_records()))
     assert [r.id for r in records] == ["r0", "r1", "r3"]
-    assert annotator.stats.failed == [{"id": "r2", "reason": "unreadable answer after 3 tries"}]
+    assert annotator.stats.failed == [{"record": 3, "id": "r2",
+                                       "reason": "unreadable answer after 3 tries"}]
     assert annotator.stats.parse_failures == 3
 
 
@@ -359,6 +372,33 @@ def test_a_request_the_server_refuses_leaves_out_its_record_not_the_run(nerkd, t
     assert [r["text"] for r in result.jsonl()] == [t for t in TEXTS if "Mary" not in t]
     [failed] = json.loads((tmp_path / "report.json").read_text())["failed"]
     assert failed["reason"].startswith("the server refused the request (400): This model's")
+
+
+def test_failed_records_are_reported_in_input_order(nerkd, tmp_path):
+    """The first record fails slowly (a timeout), the third at once (500): the summary's
+    "first:" and the report name them in input order, not in the order they failed."""
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(TEXTS) + "\n")
+    faults = [Fault("timeout", match="Peter", seconds=3), Fault("500", match="Mary", times=9)]
+    with FakeOpenAI(faults=faults) as server:
+        result = nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
+                       "--timeout", "1", "--retries", "0", "--report", tmp_path / "r.json")
+    assert result.exit_code == 0, result.stderr
+    failed = json.loads((tmp_path / "r.json").read_text())["failed"]
+    assert [f["record"] for f in failed] == [1, 3]
+    assert "2 records could not be annotated (first: in-1-0: timeout" in result.stderr
+
+
+def test_a_refusal_for_length_is_not_taken_for_a_json_mode_the_server_lacks(tmp_path):
+    """Before any answer settles the JSON mode, a 400 for the request's length is asked
+    once, not again in each mode; a 400 for the mode still moves on to the next."""
+    faults = [Fault("400", match="Peter", times=9)]
+    with FakeOpenAI(faults=faults, json_object_supported=False) as server:
+        annotator = _annotator(server, tmp_path / "log.sqlite", concurrency=1)
+        records = list(annotator.run(_records()))
+        peter = [r for r in server.requests if "Peter" in json.dumps(r)]
+    assert len(peter) == 1 and len(records) == 3
+    assert annotator.stats.failed[0]["reason"].startswith("the server refused the request (400)")
 
 
 def test_timeout_bounds_the_whole_request_not_each_wait_for_bytes(nerkd, tmp_path):

@@ -46,7 +46,7 @@ class AnnotateStats(CallStats):
     records: int = 0
     annotated: int = 0
     passed_through: int = 0
-    failed: list[dict[str, str]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
     parse_failures: int = 0
     entities: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
@@ -125,6 +125,8 @@ class Annotator:
         finally:
             close_loop(loop, self.caller, pending)
             self.stats.seconds = time.perf_counter() - started
+            # records fail as their calls finish: report them in input order
+            self.stats.failed.sort(key=lambda failure: failure["record"])
 
     async def _one(self, record: Record, number: int) -> Record | BudgetReached | None:
         """``number``: the record's place in the input, naming a failed record without id."""
@@ -147,7 +149,8 @@ class Annotator:
         return self._silver(record, value, confidence)
 
     def _fail(self, record: Record, number: int, reason: str) -> None:
-        self.stats.failed.append({"id": record.id or f"record {number}", "reason": reason})
+        self.stats.failed.append({"record": number, "id": record.id or f"record {number}",
+                                  "reason": reason})
         return None
 
     async def _vote(self, record: Record) -> tuple[Any, Any]:

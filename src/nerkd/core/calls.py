@@ -12,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from nerkd.core.calllog import CallLog, call_key
 from nerkd.core.teachers import Completion, Refused, Retryable, Teacher, TeacherError
+
+LONG_WAIT = 30.0  # seconds of Retry-After that are said on stderr
 
 
 @dataclass
@@ -149,7 +152,11 @@ class Caller:
                     tries = "1 try" if failures == 1 else f"{failures} tries"
                     raise ItemFailed(f"{error.reason}, {tries}") from None
                 self.stats.retries += 1
-                await asyncio.sleep(self._delay(failures, error.retry_after))
+                delay = self._delay(failures, error.retry_after)
+                if delay >= LONG_WAIT:  # else a run the server paused looks hung
+                    warnings.warn(f"the teacher asked to wait {delay:.0f} s before a retry "
+                                  f"({error.reason}); waiting", stacklevel=1)
+                await asyncio.sleep(delay)
 
     async def _attempt(self, messages: list[dict[str, str]],
                        params: dict[str, Any]) -> Completion:

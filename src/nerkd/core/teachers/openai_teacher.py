@@ -107,8 +107,16 @@ def _refuses_mode(error: Any) -> bool:
     5xx whose body names ``response_format`` (llama-cpp-python's server answers a JSON mode
     it does not know with a 500 validation error). Other 5xx are transient."""
     if error.status_code in (400, 422):
-        return True
+        return not _too_long(error)  # the same in every mode: asking in the others is waste
     return error.status_code >= 500 and "response_format" in str(error.body)
+
+
+def _too_long(error: Any) -> bool:
+    """Whether a refusal is for the request's length: OpenAI and vLLM say "maximum context
+    length", llama.cpp's server "exceeds the available context size"."""
+    body = getattr(error, "body", None)
+    code = body.get("code") if isinstance(body, dict) else None
+    return code == "context_length_exceeded" or "context" in _message(error).lower()
 
 
 def _map(error: Exception) -> Exception:
