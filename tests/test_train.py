@@ -184,13 +184,24 @@ def test_plan_with_a_missing_epoch_is_an_error(tiny_bert, tmp_path):
 
 def test_dev_labels_unseen_in_training_are_an_error(tiny_bert, tmp_path):
     dev = [make_record(["the", "acme"], ["O", "B-ORG"])]
-    with pytest.raises(NerkdError, match="dev labels unseen in training: B-ORG, I-ORG"):
+    with pytest.raises(NerkdError, match="dev entity types unseen in training: ORG "):
         _run(_sentences(4), tmp_path, dev=dev, model=str(tiny_bert))
 
 
 def test_a_model_without_entity_labels_is_refused_at_predict(tiny_bert):
     with pytest.raises(NerkdError, match="no entity labels"):
         load_tagger(str(tiny_bert))
+
+
+def test_dev_labels_unseen_in_training_are_located(nerkd, tiny_bert, tmp_path):
+    train = tmp_path / "train.conll"
+    train.write_text("Paris O\nis O\nbig O\n\nRome B-LOC\n")
+    dev = tmp_path / "dev.conll"
+    dev.write_text("Rome B-LOC\n\nthe O\nAcme B-ORG\n")
+    result = nerkd("train", train, "--dev", dev, "--model", tiny_bert, "-o", tmp_path / "m")
+    assert result.exit_code == 1
+    assert result.stderr == ("nerkd: error: --dev line 3: dev entity types unseen in "
+                             "training: ORG (add with --labels)\n")
 
 
 def test_train_and_predict_commands(nerkd, tiny_bert, tmp_path, fixtures):

@@ -9,7 +9,7 @@ classify, anything else is a sentence to tag.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
 from nerkd.core.records import Record
@@ -40,3 +40,19 @@ def training_task(task: Task, class_weights: bool = False) -> Any:
     from nerkd.core.tasks.ner import NerTraining
 
     return NerTraining()
+
+
+def refuse_unseen_in_dev(dev: Sequence[Record], known: Iterable[str],
+                         labels_of: Callable[[Record], Iterable[str]], what: str) -> None:
+    """Fail when dev holds ``what`` (labels, classes) that training lacks, at the first dev
+    record holding one: a student cannot score what it never learned."""
+    from nerkd.core.errors import NerkdError
+
+    known = set(known)
+    unseen = sorted({label for r in dev for label in labels_of(r)} - known)
+    if not unseen:
+        return
+    first = next(r for r in dev if set(labels_of(r)) - known)
+    where = f"--dev line {first.line}: " if first.line is not None else ""
+    raise NerkdError(f"{where}dev {what} unseen in training: {', '.join(unseen)} "
+                     "(add with --labels)")

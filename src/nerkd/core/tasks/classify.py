@@ -30,6 +30,7 @@ from nerkd.core.evaluate import macro, scores
 from nerkd.core.parse import ParseError, json_values
 from nerkd.core.plan import record_weight
 from nerkd.core.records import Record, index_by_id, located, require_labels, unmatched
+from nerkd.core.tasks import refuse_unseen_in_dev
 
 UNANSWERED = "(none)"  # the confusion matrix's column for documents without a prediction
 SHOWN_CHARS = 1500  # of each few-shot example's text: the first window is what counts
@@ -245,10 +246,8 @@ class ClassifyTraining:
         classes = sorted(seen | set(given or []))
         if dev is not None:
             require_labels(dev, "--dev", self.name)
-        unseen = sorted({r.label for r in dev or [] if r.label is not None} - set(classes))
-        if unseen:
-            raise NerkdError(f"dev classes unseen in training: {', '.join(unseen)} "
-                             "(add with --labels)")
+        refuse_unseen_in_dev(dev or [], classes, lambda r: [] if r.label is None else [r.label],
+                             "classes")
         return classes
 
     def rows(self, records: Sequence[Record], tokenizer: Any, labels: list[str],

@@ -16,6 +16,7 @@ from nerkd.core.plan import record_weight
 from nerkd.core.records import Record, require_labels
 from nerkd.core.student import label_list
 from nerkd.core.tags import TokenSpan, spans_to_iob2
+from nerkd.core.tasks import refuse_unseen_in_dev
 
 
 class EntityReading:
@@ -48,6 +49,10 @@ class EntityReading:
         return silver
 
 
+def _types(tags: Sequence[str]) -> set[str]:
+    return {tag[2:] for tag in tags if tag != "O"}
+
+
 class NerTraining:
     """Token classification: a label per word (its first subword), ``O`` for none."""
 
@@ -67,10 +72,8 @@ class NerTraining:
         labels = label_list([*tagged, [f"B-{t}" for t in given or []]])
         if dev is not None:
             require_labels(dev, "--dev", self.name)
-        unseen = sorted(set(label_list([r.tags for r in dev or [] if r.tags])) - set(labels))
-        if unseen:
-            raise NerkdError(f"dev labels unseen in training: {', '.join(unseen)} "
-                             "(add with --labels)")
+        refuse_unseen_in_dev(dev or [], _types(labels), lambda r: _types(r.tags or []),
+                             "entity types")
         return labels
 
     def rows(self, records: Sequence[Record], tokenizer: Any, labels: list[str],
