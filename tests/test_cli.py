@@ -146,3 +146,18 @@ def test_train_on_an_empty_input_names_it(nerkd, tmp_path):
     assert result.exit_code == 1
     assert result.stderr == f"nerkd: error: {empty}: no records to train on: the input is empty\n"
     assert not (tmp_path / "model").exists()
+
+
+def test_predict_precision(nerkd, tiny_tagger, tmp_path, monkeypatch):
+    """bfloat16 is opt-in on a CPU, warned of where the CPU lacks it, and not for onnx."""
+    source = tmp_path / "in.txt"
+    source.write_text("Peter went to Paris .\n")
+    monkeypatch.setattr("nerkd.core.predict.has_bfloat16", lambda: False)
+    slow = nerkd("predict", source, "-m", tiny_tagger, "--precision", "bfloat16")
+    assert slow.exit_code == 0 and len(slow.jsonl()) == 1
+    assert "nerkd: warning: --precision bfloat16: this CPU lists no bfloat16" in slow.stderr
+    plain = nerkd("predict", source, "-m", tiny_tagger, "--precision", "float32")
+    assert plain.exit_code == 0 and plain.stderr == ""
+    onnx = nerkd("predict", source, "-m", tiny_tagger, "--runtime", "onnx",
+                 "--precision", "bfloat16")
+    assert onnx.exit_code == 2 and "--runtime onnx runs its own int8 graph" in onnx.stderr

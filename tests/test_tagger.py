@@ -129,3 +129,29 @@ def test_a_lone_pass_runs_in_the_caller_on_every_thread(monkeypatch):
     forward_each([1], lambda item: seen.append((threading.get_ident(), torch.get_num_threads())),
                  torch.device("cpu"))
     assert seen == [(threading.get_ident(), torch.get_num_threads())]
+
+
+@pytest.mark.parametrize(("device", "precision", "dtype"), [
+    ("cpu", "auto", None), ("cpu", "float32", None), ("cpu", "bfloat16", "bfloat16"),
+    ("cuda", "auto", "bfloat16"), ("cuda", "float32", None), ("cuda", "bfloat16", "bfloat16")])
+def test_precision_is_float32_on_a_cpu_unless_asked(device, precision, dtype):
+    from nerkd.core.student import autocast_dtype
+
+    assert autocast_dtype(torch.device(device), precision) == dtype
+
+
+def test_bfloat16_on_a_cpu_runs_the_passes_in_bfloat16(teacher_model, recwarn):
+    from nerkd.core.predict import forward_each
+    from tiny import pattern_sentences
+
+    def product(_):
+        return (torch.ones(2, 2) @ torch.ones(2, 2)).dtype
+
+    cpu = torch.device("cpu")
+    assert forward_each([0], product, cpu) == [torch.float32]
+    assert forward_each([0, 1], product, cpu, "bfloat16") == [torch.bfloat16] * 2
+    sentences = [r.tokens for r in pattern_sentences(40, 7)]
+    exact = load_tagger(str(teacher_model), "cpu").tag(sentences)
+    fast = load_tagger(str(teacher_model), "cpu", precision="bfloat16").tag(sentences)
+    same = sum(a == b for x, y in zip(exact, fast) for a, b in zip(x, y))
+    assert same >= 0.97 * sum(map(len, exact))  # bfloat16 keeps 8 bits: a few ties may move

@@ -31,3 +31,8 @@ def has_int8_dot_products(cpuinfo: str = CPUINFO) -> bool:
     """VNNI (AVX-512 or AVX): int8 multiply-adds that sum into 32 bits without the 16-bit
     saturation of AVX2's, so int8 weights need not give up a bit of range."""
     return bool({"avx512_vnni", "avx_vnni"} & cpu_flags(cpuinfo))
+
+
+def has_bfloat16(cpuinfo: str = CPUINFO) -> bool:
+    """bfloat16 matmuls in hardware (AMX or AVX-512 BF16), where bfloat16 autocast pays."""
+    return bool({"amx_bf16", "avx512_bf16"} & cpu_flags(cpuinfo))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from nerkd.core.cpu_features import has_bfloat16
 from nerkd.core.encoding import (
     Window,
     WordPieces,
@@ -16,6 +18,7 @@ from nerkd.core.encoding import (
     padded,
     token_batches,
 )
+from nerkd.core.errors import NerkdWarning
 from nerkd.core.gcpause import paused_gc
 from nerkd.core.records import Record
 from nerkd.core.student import forward_mode, inference_split, window_limit
@@ -34,12 +37,13 @@ R = TypeVar("R")
 class Tagger:
     """A token-classification network with its tokenizer and labels, tagging word lists.
     ``batch_size``: windows per forward pass (default: as many as fit ``CPU_TOKENS`` or
-    ``CUDA_TOKENS`` subwords)."""
+    ``CUDA_TOKENS`` subwords); ``precision``: see ``student.forward_mode``."""
 
     def __init__(self, network: Any, tokenizer: Any, labels: Sequence[str], device: Any,
-                 batch_size: int | None = None, max_length: int = 256) -> None:
+                 batch_size: int | None = None, max_length: int = 256,
+                 precision: str = "auto") -> None:
         self.network, self.tokenizer, self.labels = network, tokenizer, list(labels)
-        self.device, self.batch_size = device, batch_size
+        self.device, self.batch_size, self.precision = device, batch_size, precision
         self.max_length = window_limit(network, max_length)
         self.pieces = WordPieces(tokenizer)  # kept across calls: words repeat across chunks
 
@@ -79,7 +83,8 @@ class Tagger:
         self.network.eval()
         # A generator: on a GPU each batch is prepared while the previous one computes.
         prepared = (self._owned_inputs([windows[i] for i in batch]) for batch in batches)
-        best, words, counts = zip(*forward_each(prepared, self._best_owned, self.device))
+        best, words, counts = zip(*forward_each(prepared, self._best_owned, self.device,
+                                                self.precision))
         flat_best, flat_words = torch.cat(best).tolist(), torch.cat(words).tolist()
         end = 0
         for i, count in zip(itertools.chain.from_iterable(batches), torch.cat(counts).tolist()):
@@ -113,13 +118,14 @@ def inference_batches(lengths: list[int], device: Any, batch_size: int | None) -
     return length_batches(lengths, batch_size)
 
 
-def forward_each(items: Iterable[T], forward: Callable[[T], R], device: Any) -> list[R]:
+def forward_each(items: Iterable[T], forward: Callable[[T], R], device: Any,
+                 precision: str = "auto") -> list[R]:
     """``forward(item)`` for each item, in order, under inference mode and ``forward_mode``.
     On a CPU two passes run at once, each on its share of the threads (``inference_split``)."""
     import torch
 
     def run(item: T) -> R:
-        with torch.inference_mode(), forward_mode(device):
+        with torch.inference_mode(), forward_mode(device, precision):
             return forward(item)
 
     passes, threads = inference_split() if device.type == "cpu" else (1, 0)
@@ -170,16 +176,17 @@ def pooled_vectors(network: Any, rows: Sequence[list[int]], items: Sequence[int]
 
 
 def load_tagger(model: str, device: str = "auto", batch_size: int | None = None,
-                max_length: int | None = None, runtime: str = "torch") -> Tagger:
+                max_length: int | None = None, runtime: str = "torch",
+                precision: str = "auto") -> Tagger:
     """A tagger for a model directory trained by nerkd or elsewhere (IOB2 labels).
     ``runtime="onnx"``: the int8 ONNX Runtime graph on the CPU (see ``core.onnx_runtime``);
     ``max_length`` defaults to the window the model was trained with."""
     from nerkd.core.student import resolve_model, trained_max_length
 
     path = resolve_model(model)
-    network, labels, target = load_network(path, device, runtime, "token")
+    network, labels, target = load_network(path, device, runtime, "token", precision)
     return Tagger(network, load_prediction_tokenizer(path), labels, target, batch_size,
-                  max_length or trained_max_length(path))
+                  max_length or trained_max_length(path), precision)
 
 
 def load_prediction_tokenizer(path: str) -> Any:
@@ -191,19 +198,31 @@ def load_prediction_tokenizer(path: str) -> Any:
     return file_tokenizer(path) or load_tokenizer(path)
 
 
-def load_network(path: str, device: str, runtime: str, head: str) -> tuple[Any, list[str], Any]:
+def load_network(path: str, device: str, runtime: str, head: str,
+                 precision: str = "auto") -> tuple[Any, list[str], Any]:
     """A trained network where it runs, its labels, and that device: PyTorch on ``device``
     (on a CPU a BERT runs as ``PlainBert``, without transformers' model code, whose import
     is most of a short call's time), or for ``runtime="onnx"`` its int8 ONNX Runtime graph
-    on the CPU, for which the PyTorch model is loaded only when the graph has to be made."""
+    on the CPU, for which the PyTorch model is loaded only when the graph has to be made.
+    ``precision`` is checked here, before anything loads."""
     from pathlib import Path
 
     from nerkd.core.errors import NerkdError
     from nerkd.core.plain_bert import plain_bert
-    from nerkd.core.student import load_trained, pick_device, saved_config, saved_labels
+    from nerkd.core.student import (
+        autocast_dtype,
+        load_trained,
+        pick_device,
+        saved_config,
+        saved_labels,
+    )
 
     if runtime != "onnx":
         target = pick_device(device)
+        if autocast_dtype(target, precision) and target.type == "cpu" and not has_bfloat16():
+            warnings.warn("--precision bfloat16: this CPU lists no bfloat16 matmuls (AMX or "
+                          "AVX-512 BF16), where it is slower than float32", NerkdWarning,
+                          stacklevel=2)
         plain = plain_bert(path, head) if target.type == "cpu" else None
         if plain is not None:
             return plain, saved_labels(path, head), target
@@ -211,6 +230,9 @@ def load_network(path: str, device: str, runtime: str, head: str) -> tuple[Any, 
         return network.to(target), labels, target
     if device.startswith("cuda"):
         raise NerkdError("--runtime onnx runs on the CPU: drop --device or use --device cpu")
+    if precision != "auto":
+        raise NerkdError(f"--precision {precision} is for --runtime torch: --runtime onnx "
+                         "runs its own int8 graph")
     from types import SimpleNamespace
 
     from nerkd.core.onnx_runtime import OnnxNetwork, int8_graph

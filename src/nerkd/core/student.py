@@ -11,7 +11,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -128,23 +128,37 @@ def window_limit(network: Any, wanted: int) -> int:
     return min(wanted, limit)
 
 
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
 @contextmanager
-def forward_mode(device: Any) -> Iterator[None]:
-    """How every forward pass runs. On CUDA: bfloat16 autocast (over float32 weights, so a
-    float16 checkpoint cannot overflow) and any attention kernel but cuDNN's, which PyTorch
-    prefers on recent cards and which builds a graph for each new batch shape (on an H200
-    that made a cold training epoch 5.7x and a cold tagging call 10x slower; see
-    bench/README.md). Elsewhere plain float32."""
+def forward_mode(device: Any, precision: str = "auto") -> Iterator[None]:
+    """How every forward pass runs. On CUDA: bfloat16 autocast unless ``precision`` is
+    float32 (over float32 weights, so a float16 checkpoint cannot overflow), and any
+    attention kernel but cuDNN's, which PyTorch prefers on recent cards and which builds a
+    graph for each new batch shape (on an H200 that made a cold training epoch 5.7x and a
+    cold tagging call 10x slower; see bench/README.md). On a CPU float32 unless
+    ``precision`` is bfloat16: opt-in, since it pays only where the CPU has bfloat16
+    matmuls (AMX: 1.81x, the same tags on 99.96% of tokens; bench/README.md)."""
     import torch
 
-    if device.type != "cuda":
-        yield
-        return
-    from torch.nn.attention import SDPBackend, sdpa_kernel
+    with ExitStack() as stack:
+        if device.type == "cuda":
+            from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    kernels = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
-    with torch.autocast("cuda", dtype=torch.bfloat16), sdpa_kernel(kernels):
+            stack.enter_context(sdpa_kernel([SDPBackend.FLASH_ATTENTION,
+                                             SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]))
+        if autocast_dtype(device, precision) is not None:
+            stack.enter_context(torch.autocast(device.type, dtype=torch.bfloat16))
         yield
+
+
+def autocast_dtype(device: Any, precision: str = "auto") -> str | None:
+    """The dtype forward passes are autocast to (None: plain float32)."""
+    if precision not in PRECISIONS:
+        raise NerkdError(f"--precision {precision}: expected one of {', '.join(PRECISIONS)}")
+    wanted = "bfloat16" if device.type == "cuda" else "float32"
+    return None if (wanted if precision == "auto" else precision) == "float32" else "bfloat16"
 
 
 def trained_max_length(model: str, default: int = 256) -> int:

@@ -29,6 +29,7 @@ from nerkd.core.io import as_created, check_creatable
 from nerkd.core.plan import epochs_of_plan, is_plan
 from nerkd.core.records import Record
 from nerkd.core.student import (
+    autocast_dtype,
     forward_mode,
     load_for_training,
     load_tokenizer,
@@ -165,7 +166,7 @@ def _train(records: Sequence[Record], config: TrainConfig, task: Any, output: Pa
         cpu_training.speed_up(network, distributed=distributed.world > 1)
     dtypes = {"checkpoint": stored_dtype(config.model),  # float32 master weights whatever it is
               "train": str(next(network.parameters()).dtype).removeprefix("torch."),
-              "autocast": "bfloat16" if device.type == "cuda" else None}
+              "autocast": autocast_dtype(device)}
     config.max_length = window_limit(network, config.max_length)
     model = distributed.wrap(network)
     per_epoch = [_batches(task.rows(e, tokenizer, labels, config.max_length), i, config,

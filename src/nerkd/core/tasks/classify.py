@@ -297,11 +297,12 @@ class Classifier:
     """A sequence-classification network with its tokenizer and classes."""
 
     def __init__(self, network: Any, tokenizer: Any, labels: Sequence[str], device: Any,
-                 batch_size: int | None = None, max_length: int = 256) -> None:
+                 batch_size: int | None = None, max_length: int = 256,
+                 precision: str = "auto") -> None:
         from nerkd.core.student import window_limit
 
         self.network, self.tokenizer, self.labels = network, tokenizer, list(labels)
-        self.device, self.batch_size = device, batch_size
+        self.device, self.batch_size, self.precision = device, batch_size, precision
         self.max_length = window_limit(network, max_length)
 
     def vectors(self, texts: Sequence[str]) -> Any:
@@ -328,7 +329,7 @@ class Classifier:
 
         batches = inference_batches([len(row) for row in ids], self.device, self.batch_size)
         self.network.eval()
-        best = forward_each(batches, best_class, self.device)
+        best = forward_each(batches, best_class, self.device, self.precision)
         found = [""] * len(texts)
         order = [i for batch in batches for i in batch]
         for i, label_id in zip(order, torch.cat(best).tolist() if best else []):
@@ -337,16 +338,17 @@ class Classifier:
 
 
 def load_classifier(model: str, device: str = "auto", batch_size: int | None = None,
-                    max_length: int | None = None, runtime: str = "torch") -> Classifier:
+                    max_length: int | None = None, runtime: str = "torch",
+                    precision: str = "auto") -> Classifier:
     """A classifier for a model directory (nerkd's, or any sequence-classification one);
     ``max_length`` defaults to the window it was trained with; ``runtime`` as for taggers."""
     from nerkd.core.predict import load_network, load_prediction_tokenizer
     from nerkd.core.student import resolve_model, trained_max_length
 
     path = resolve_model(model)
-    network, labels, target = load_network(path, device, runtime, "sequence")
+    network, labels, target = load_network(path, device, runtime, "sequence", precision)
     return Classifier(network, load_prediction_tokenizer(path), labels, target, batch_size,
-                      max_length or trained_max_length(path))
+                      max_length or trained_max_length(path), precision)
 
 
 def predict_labels(records: Iterable[Record], classifier: Classifier, chunk: int = 2048,
