@@ -139,3 +139,51 @@ def test_conll_output_refuses_to_mix_tagged_and_untagged_records(tmp_path):
     assert not out.exists()
     write_records([untagged, untagged], out, "conll")  # one layout: fine, and reads back
     assert [r.tokens for r in read_records(out)] == [["Peter", "left"]] * 2
+
+
+def test_cr_before_a_crlf_is_a_blank_line(tmp_path):
+    path = tmp_path / "mixed.conll"
+    path.write_bytes(b"EU B-ORG\r\r\nPeter B-PER\r\n\rParis B-LOC\r")
+    assert [r.tokens for r in read_records(path)] == [["EU"], ["Peter"], ["Paris"]]
+
+
+@pytest.mark.parametrize(("record", "problem"), [
+    ({"tokens": ["-DOCSTART-", "x"], "tags": ["O", "O"]}, "token 0 is -DOCSTART-"),
+    ({"tokens": ["\ufeffEU"], "tags": ["B-ORG"]}, "token 0 starts with a byte-order mark"),
+    ({"tokens": ["a"], "columns": [["NN"]]}, "CoNLL columns without tags"),
+    ({"tokens": ["x" * 100_000], "tags": ["O"]}, "longer than CoNLL's 100,000 characters"),
+])
+def test_conll_refuses_records_it_would_not_read_back(tmp_path, record, problem):
+    from nerkd.core.records import record_from_json
+
+    out = tmp_path / "out.conll"
+    out.write_text("kept\n")
+    with pytest.raises(NerkdError) as caught:
+        write_records([record_from_json({"id": "r", **record})], out, "conll")
+    assert str(caught.value).startswith(f"{out}: record r: ") and problem in str(caught.value)
+    assert out.read_text() == "kept\n"
+
+
+def test_a_conll_file_may_open_with_a_brace_token(tmp_path):
+    path = tmp_path / "brace.conll"
+    path.write_text("{ O\nx O\n")
+    assert [r.tokens for r in read_records(path)] == [["{", "x"]]
+    assert sniff(['{"tokens": ["a"], "tags": ["O"]}']) == "jsonl"
+    assert sniff(['{"tokens": ["a"]']) == "jsonl"  # broken JSON is still JSONL, to be refused
+
+
+def test_records_without_tokens_left_out_of_conll_are_said(tmp_path):
+    from nerkd.core.records import make_record
+
+    out = tmp_path / "out.conll"
+    with pytest.warns(UserWarning, match="1 records without tokens are not in .*out.conll"):
+        write_records([make_record([], id="e"), make_record(["a"], id="a")], out, "conll")
+
+
+def test_a_corrupt_gzip_is_a_located_read_error(tmp_path):
+    data = bytearray(gzip.compress(b'{"tokens": ["a"]}\n' * 2000))
+    data[30] ^= 0xFF
+    data[40] ^= 0x55
+    path = tmp_path / "bad.jsonl.gz"
+    path.write_bytes(bytes(data))
+    assert _error(path).startswith(f"{path}: read failed: ")

@@ -67,3 +67,18 @@ def test_sentences_carry_offsets_into_the_whole_text():
 def test_a_five_megabyte_line_is_tokenized():
     tokens = tokenize("word, " * 850_000)
     assert len(tokens) == 1_700_000
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Jose\u0301 lives in Sa\u0303o Paulo.", ["Jose\u0301", "lives", "in", "Sa\u0303o", "Paulo",
+                                              "."]),  # NFD, as macOS writes file names
+    ("\u0939\u093f\u0928\u094d\u0926\u0940 \u092d\u093e\u0937\u093e",
+     ["\u0939\u093f\u0928\u094d\u0926\u0940", "\u092d\u093e\u0937\u093e"]),  # vowel signs
+    ("A family \U0001F468\u200d\U0001F469\u200d\U0001F467 and \u2764\ufe0f.",
+     ["A", "family", "\U0001F468\u200d\U0001F469\u200d\U0001F467", "and", "\u2764\ufe0f", "."]),
+    ("e\u0301.", ["e\u0301", "."]),  # a mark joins the letter, not the full stop after it
+])
+def test_combining_marks_and_joiners_stay_in_their_word(text, expected):
+    tokens = tokenize(text)
+    assert _texts(tokens) == expected
+    assert all(text[t.start:t.end] == t.text for t in tokens)

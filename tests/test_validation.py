@@ -30,7 +30,14 @@ GOOD = '{"tokens": ["EU", "rejects"], "tags": ["B-ORG", "O"]}'
     ('{"tokens": ["a"], "epoch": 1.5}', "'epoch' must be an integer >= 0, got 1.5"),
     ('{"tokens": ["a"], "tags": ["B-B-PER"]}', "'B-B-PER' is not an IOB1/IOB2/BIOES tag"),
     ('{"tokens": ["a"], "id": [1]}', "'id' must be a string"),
-    ('{"tokens": ["a"], "docstart": 3}', "'docstart' must be a string"),
+    ('{"tokens": ["a"], "docstart": 3}', "'docstart' must be a CoNLL document marker line"),
+    ('{"tokens": ["a"], "docstart": "X O"}', "got 'X O'"),
+    ('{"tokens": ["a"], "docstart": "-DOCSTART- O\\nb O"}', "marker line"),
+    ('{"tokens": ["EU", "x"], "tags": ["B-PER\\n", "O"]}', "'B-PER\\n' is not an IOB1/IOB2"),
+    ('{"tokens": ["a"], "meta": {"x": 1e400}}', "invalid JSON: 1e400 is too large for a number"),
+    ('{"text": "\\ud83d\\ude00\\ud83d\\ude00 EU rejects", "spans": [{"start": 5, "end": 7, '
+     '"label": "ORG", "text": "EU"}]}', "span 5-7 gives its text as 'EU', but the text there "
+     "is ' r' (offsets count characters, not UTF-16 units or bytes)"),
 ])
 def test_a_bad_field_is_a_located_error(tmp_path, line, message):
     path = tmp_path / "bad.jsonl"
@@ -202,3 +209,14 @@ def test_documents_with_classes_are_no_labels_for_an_entity_task(task, refused):
         require_labels(documents, "dev.jsonl", task, "why")
     with pytest.raises(NerkdError, match="no labelled documents"):
         require_labels([make_record(["EU"], ["B-ORG"])], "dev.jsonl", "classify")
+
+
+def test_spans_that_disagree_with_the_tags_are_said_and_the_tags_kept(tmp_path):
+    path = tmp_path / "both.jsonl"
+    path.write_text('{"tokens": ["EU", "rejects"], "tags": ["B-ORG", "O"], '
+                    '"spans": [{"start": 0, "end": 2, "label": "ORG"}]}\n'
+                    '{"tokens": ["EU", "rejects"], "tags": ["O", "O"], '
+                    '"spans": [{"start": 0, "end": 2, "label": "ORG"}]}\n')
+    with pytest.warns(UserWarning, match="'spans' and 'tags' disagree: the tags are kept"):
+        records = list(read_records(path))
+    assert [r.tags for r in records] == [["B-ORG", "O"], ["O", "O"]]

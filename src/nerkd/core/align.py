@@ -78,7 +78,7 @@ def align_entities(
         mention = mention.strip()
         seen[mention] += 1
         found = _locate(mention, text, cursor, seen[mention], starts, ends)
-        if found is None and fuzzy:
+        if found is None and fuzzy and mention:  # a blank mention is like no other
             found = _fuzzy(mention, text, offsets)
         if found is None:
             result.counts["dropped_not_found"] += 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import warnings
 from collections.abc import Iterable, Iterator
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from nerkd.core.errors import NerkdError, NerkdWarning
-from nerkd.core.io import display_name, open_output, read_lines, stdout_file
+from nerkd.core.io import STDOUT_NAME, display_name, open_output, read_lines, stdout_file
 from nerkd.core.records import Record, make_record, record_from_json
 from nerkd.core.tags import TAG_RE, Scheme, check_tag, from_iob2
 
@@ -46,12 +47,20 @@ def sniff(lines: list[str]) -> Format:
     content = [line for line in lines if line.strip()]
     if not content:
         return "text"
-    if content[0].lstrip().startswith("{"):
-        return "jsonl"
-    tokens_lines = [line.split() for line in content if not line.startswith(DOCSTART)]
-    if tokens_lines and all(len(c) >= 2 and TAG_RE.match(c[-1]) for c in tokens_lines):
-        return "conll"
-    return "text"
+    rows = [line.split() for line in content if not line.startswith(DOCSTART)]
+    # CoNLL rows: one width throughout (text lines vary), the last column a tag
+    conll = (bool(rows) and len({len(row) for row in rows}) == 1 and len(rows[0]) >= 2
+             and all(TAG_RE.match(row[-1]) for row in rows))
+    if content[0].lstrip().startswith("{") and not (conll and not _json_object(content[0])):
+        return "jsonl"  # a CoNLL file may open with a "{" token
+    return "conll" if conll else "text"
+
+
+def _json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except (ValueError, RecursionError):
+        return False
 
 
 def _trusted_format(name: str, named: Format | None, sniffed: Format) -> Format:
@@ -120,7 +129,7 @@ def _read_jsonl(lines: Lines, stem: str,
 def _parse_json(line: str) -> object:
     """One JSON value, strictly: no NaN or Infinity, no lone surrogates, bounded nesting."""
     try:
-        obj = json.loads(line, parse_constant=_reject_constant)
+        obj = json.loads(line, parse_constant=_reject_constant, parse_float=_finite)
     except json.JSONDecodeError as error:
         raise NerkdError(f"invalid JSON: {error.msg} (column {error.colno})") from None
     except RecursionError:
@@ -137,6 +146,15 @@ def _parse_json(line: str) -> object:
 
 def _reject_constant(name: str) -> None:
     raise NerkdError(f"invalid JSON: {name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    """A JSON number as a float, refused where it is too large for one (it would be written
+    back as Infinity, which is not JSON)."""
+    value = float(text)
+    if math.isinf(value):
+        raise NerkdError(f"invalid JSON: {text} is too large for a number")
+    return value
 
 
 def _read_text(lines: Lines, stem: str) -> Iterator[tuple[int, Record]]:
@@ -209,15 +227,26 @@ def write_records(
     records: Iterable[Record], path: str | Path = "-", fmt: Format = "jsonl",
     scheme: Scheme = "iob2",
 ) -> int:
-    """Write records (streaming to stdout, or atomically to a file); return how many."""
+    """Write records (streaming to stdout, or atomically to a file); return how many. A
+    record CoNLL cannot hold fails the write, naming the output."""
     render = {"jsonl": _jsonl_line, "conll": _conll_block, "text": _text_line}[fmt]
-    count, width = 0, None
+    count, width, empty = 0, None, 0
+    name = STDOUT_NAME if str(path) == "-" else str(path)
     with open_output(path) as stream:
         for record in records:
-            if fmt == "conll":
-                width = _same_width(record, width)
-            stream.write(render(record, scheme))
+            try:
+                if fmt == "conll":
+                    width = _same_width(record, width)
+                    empty += not record.tokens and record.docstart is None
+                block = render(record, scheme)
+            except NerkdError as error:
+                raise error.located(name) from None
+            stream.write(block)
             count += 1
+    if empty:
+        warnings.warn(f"{empty} records without tokens are not in {name} (CoNLL "
+                      "has no empty sentence), so it pairs with its input by id, not by place",
+                      NerkdWarning, stacklevel=2)
     return count
 
 
@@ -245,14 +274,30 @@ def _conll_block(record: Record, scheme: Scheme) -> str:
     if record.label is not None:
         raise NerkdError(f"record {record.id}: CoNLL holds entity tags, not a document's class "
                          "(label); write JSONL instead (--to jsonl)")
+    if record.columns and record.tags is None:
+        raise NerkdError(f"record {record.id}: CoNLL columns without tags would read back "
+                         "with the last column as the tags; write JSONL instead (--to jsonl)")
     lines = [record.docstart, ""] if record.docstart is not None else []
     tags = from_iob2(record.tags, scheme) if record.tags is not None else None
     for i, token in enumerate(record.tokens):
         row = [token, *(record.columns[i] if record.columns else [])]
-        lines.append(" ".join(row + ([tags[i]] if tags is not None else [])))
+        lines.append(_conll_row(record, i, row + ([tags[i]] if tags is not None else [])))
     if record.tokens:
         lines.append("")
     return "".join(line + "\n" for line in lines)
+
+
+def _conll_row(record: Record, i: int, row: list[str]) -> str:
+    """One token's line, refused where it would not read back as that token."""
+    line = " ".join(row)
+    problem = ("is -DOCSTART-, a document marker in CoNLL" if row[0] == DOCSTART else
+               "starts with a byte-order mark" if row[0].startswith("\ufeff") else
+               f"makes a line longer than CoNLL's {MAX_CONLL_LINE:,} characters"
+               if len(line) > MAX_CONLL_LINE else None)
+    if problem:
+        raise NerkdError(f"record {record.id}: token {i} {problem}; write JSONL instead "
+                         "(--to jsonl)")
+    return line
 
 
 def _text_line(record: Record, scheme: Scheme) -> str:

@@ -11,6 +11,7 @@ import os
 import stat
 import sys
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,7 +61,7 @@ def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
             for piece in _split_cr(raw):
                 number += 1
                 yield number, _decode(piece, path, number)
-    except (OSError, EOFError) as error:  # e.g. a truncated .gz
+    except (OSError, EOFError, zlib.error) as error:  # a truncated or corrupt .gz
         raise NerkdError(f"read failed: {error}", display_name(path)) from None
     finally:
         if handle is not getattr(sys.stdin, "buffer", None):
@@ -68,11 +69,12 @@ def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
 
 
 def _split_cr(raw: bytes) -> list[bytes]:
-    """One line read up to LF, cut again at any bare CR inside it."""
+    """One line read up to LF, cut again at any bare CR inside it: only the CR of a final
+    CRLF belongs to the line end (``a\\r\\r\\n`` is a line, then a blank one)."""
     if b"\r" not in raw:
         return [raw]
-    body = raw.rstrip(b"\r\n")
-    return body.split(b"\r") if b"\r" in body else [raw]
+    body = raw[:-1].removesuffix(b"\r") if raw.endswith(b"\n") else raw.removesuffix(b"\r")
+    return body.split(b"\r")
 
 
 def _decode(raw: bytes, path: str | Path, number: int) -> str:

@@ -176,11 +176,17 @@ def record_from_json(obj: Any, tokenize: Tokenizer | None = None,
     tokens, text, offsets = _tokens_and_text(obj, tokenize)
     _check_columns(fields["columns"], len(tokens))
     tags = obj.get("tags")
-    if tags is None and obj.get("spans") is not None:
-        tags = spans_to_iob2(len(tokens), token_spans(offsets, _check_spans(obj["spans"], text)))
     if tags is not None and not _is_str_list(tags):
         raise NerkdError("'tags' must be a list of strings")
-    record = make_record(tokens, tags, text=text, offsets=offsets, **fields)
+    from_spans = None
+    if obj.get("spans") is not None:
+        from_spans = spans_to_iob2(len(tokens),
+                                   token_spans(offsets, _check_spans(obj["spans"], text)))
+    record = make_record(tokens, from_spans if tags is None else tags, text=text,
+                         offsets=offsets, **fields)
+    if tags is not None and from_spans is not None and record.tags != from_spans:
+        warnings.warn("a record's 'spans' and 'tags' disagree: the tags are kept",
+                      NerkdWarning, stacklevel=2)
     if obj.get("spans") is not None and record.tags is not None:
         record.spans = _carry_span_extras(record.spans or [], obj["spans"])
     return record
@@ -198,8 +204,9 @@ def _plain_fields(obj: dict[str, Any], default_id: str | None) -> dict[str, Any]
                                   or record_id is False):
         raise NerkdError("'id' must be a string")
     docstart = obj.get("docstart")
-    if docstart is not None and not isinstance(docstart, str):
-        raise NerkdError("'docstart' must be a string")
+    if docstart is not None and not (isinstance(docstart, str) and _is_docstart(docstart)):
+        raise NerkdError(f"'docstart' must be a CoNLL document marker line (such as "
+                         f"'-DOCSTART- -X- -X- O'), got {docstart!r}")
     _check_plan_fields(obj)
     return {
         "id": default_id if record_id is None else str(record_id),
@@ -207,7 +214,7 @@ def _plain_fields(obj: dict[str, Any], default_id: str | None) -> dict[str, Any]
         "source": source,
         "meta": meta,
         "columns": obj.get("columns"),
-        "docstart": docstart,
+        "docstart": None if docstart is None else docstart.strip(),  # as CoNLL reads it
         "extra": {k: v for k, v in obj.items() if k not in KNOWN_KEYS},
     }
 
@@ -288,6 +295,11 @@ def _check_spans(spans: Any, text: str) -> list[dict]:
             raise NerkdError(f"span {start}-{end} outside the text")
         if not isinstance(label, str) or not _is_word(label):
             raise NerkdError(f"span label must be a word, got {label!r}")
+        said = span.get("text")
+        if isinstance(said, str) and said != text[start:end]:
+            raise NerkdError(f"span {start}-{end} gives its text as {said!r}, but the text "
+                             f"there is {text[start:end]!r} (offsets count characters, not "
+                             "UTF-16 units or bytes)")
     return spans
 
 
@@ -309,6 +321,11 @@ def _is_int(value: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_docstart(line: str) -> bool:
+    """A CoNLL document marker: one line whose first field is -DOCSTART-."""
+    return line.split()[:1] == ["-DOCSTART-"] and "\n" not in line and "\r" not in line
 
 
 def _is_word(text: str) -> bool:

@@ -19,7 +19,7 @@ Scheme = Literal["iob1", "iob2", "bioes"]
 
 # A type may not itself start with B- or I- (B-B-PER is a labelling mistake, not a type;
 # E-MAIL or S-CLASS may be real types).
-TAG_RE = re.compile(r"^(?:O|[BIESLU]-(?![BI]-)\S+)$")
+TAG_RE = re.compile(r"^(?:O|[BIESLU]-(?![BI]-)\S+)\Z")  # \Z: "B-PER\n" is no tag
 _TO_IOB2_PREFIX = {"B": "B", "I": "I", "S": "B", "U": "B", "E": "I", "L": "I"}
 
 
@@ -34,7 +34,7 @@ class TokenSpan(NamedTuple):
 def check_tag(tag: str) -> None:
     if tag not in _IOB2_FORMS and not TAG_RE.match(tag):  # a tag seen before is valid
         expected = "expected O, B-X, I-X, E-X or S-X"
-        raise NerkdError(f"'{tag}' is not an IOB1/IOB2/BIOES tag ({expected})")
+        raise NerkdError(f"{tag!r} is not an IOB1/IOB2/BIOES tag ({expected})")
 
 
 def split_tag(tag: str) -> tuple[str, str]:

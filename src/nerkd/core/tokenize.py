@@ -13,6 +13,7 @@ forms ``C$`` and ``US$``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import NamedTuple
 
 
@@ -44,6 +45,8 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
+_JOINERS = frozenset("\u200c\u200d")  # zero-width (non-)joiner: join both neighbours
+_SELECTORS = frozenset("\ufe0e\ufe0f")  # text or emoji form of the character before
 _CLITIC = re.compile(r"(?i)^(.+?)(n't|'s|'re|'m|'ve|'ll|'d)$")
 _CLOSERS = frozenset(['"', "'", ")", "]", "}", "\u201d", "\u2019"])
 _TERMINALS = frozenset([".", "!", "?", "...", ".."])
@@ -63,7 +66,7 @@ def _chunk_tokens(chunk: str, offset: int, first: bool) -> list[Token]:
     found: list[Token] = []
     for match in _TOKEN.finditer(chunk):
         found.extend(_split_clitic(match.group(), offset + match.start()))
-    return _merge_abbreviations(found)
+    return _merge_abbreviations(_join_marks(found))
 
 
 def _split_clitic(word: str, start: int) -> list[Token]:
@@ -72,6 +75,34 @@ def _split_clitic(word: str, start: int) -> list[Token]:
         return [Token(word, start, start + len(word))]
     cut = start + len(match.group(1))
     return [Token(match.group(1), start, cut), Token(match.group(2), cut, start + len(word))]
+
+
+def _join_marks(tokens: list[Token]) -> list[Token]:
+    """Rejoin what ``\\w`` cut at combining marks and joiners, which it does not count as
+    word characters: NFD accents (``Jose`` + U+0301), Indic vowel signs and viramas, emoji
+    joined by U+200D."""
+    joined: list[Token] = []
+    for token in tokens:
+        if joined and _continues(joined[-1], token):
+            previous = joined[-1]
+            joined[-1] = Token(previous.text + token.text, previous.start, token.end)
+        else:
+            joined.append(token)
+    return joined
+
+
+def _continues(previous: Token, token: Token) -> bool:
+    """Whether ``token`` is part of the word ``previous`` ends: it starts with a mark or
+    joiner, or ``previous`` ends with a joiner, or with a mark that a letter follows."""
+    if previous.end != token.start:
+        return False
+    first, last = token.text[0], previous.text[-1]
+    return (_is_mark(first) or first in _JOINERS or first in _SELECTORS or last in _JOINERS
+            or (_is_mark(last) and (first.isalnum() or first == "_")))
+
+
+def _is_mark(char: str) -> bool:
+    return unicodedata.category(char).startswith("M")
 
 
 def _merge_abbreviations(tokens: list[Token]) -> list[Token]:
