@@ -87,6 +87,8 @@ def test_fuzzy_match_is_bounded_and_optional():
     fuzzy = _align([("Manchester Utd.", "ORG")], tokens, fuzzy=True)
     assert fuzzy.spans == [TokenSpan(0, 2, "ORG")] and fuzzy.counts["aligned_fuzzy"] == 1
     assert _align([("Liverpool", "ORG")], tokens, fuzzy=True).spans == []
+    blank = _align([("", "PER"), ("  ", "PER"), ("Utd", "ORG")], tokens, fuzzy=True)
+    assert blank.spans == [TokenSpan(1, 2, "ORG")] and blank.counts["dropped_not_found"] == 2
 
 
 def test_clause_long_entities_are_dropped():
