@@ -155,3 +155,17 @@ def test_bfloat16_on_a_cpu_runs_the_passes_in_bfloat16(teacher_model, recwarn):
     fast = load_tagger(str(teacher_model), "cpu", precision="bfloat16").tag(sentences)
     same = sum(a == b for x, y in zip(exact, fast) for a, b in zip(x, y))
     assert same >= 0.97 * sum(map(len, exact))  # bfloat16 keeps 8 bits: a few ties may move
+
+
+def test_a_float16_checkpoint_tags_in_float32_and_under_bfloat16(tiny_tagger, tmp_path):
+    """Models from elsewhere may ship half precision: they load as float32, so CPU bfloat16
+    autocast does not mix dtypes (layer_norm refused float16 weights with bfloat16 input)."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    half = tmp_path / "half"
+    AutoModelForTokenClassification.from_pretrained(tiny_tagger).half().save_pretrained(half)
+    AutoTokenizer.from_pretrained(tiny_tagger).save_pretrained(half)
+    sentences = [["Peter", "went", "to", "Paris"], ["the", "EU"]]
+    tagger = load_tagger(str(half), "cpu", precision="bfloat16")
+    assert next(tagger.network.parameters()).dtype == torch.float32
+    assert [len(t) for t in tagger.tag(sentences)] == [4, 2]

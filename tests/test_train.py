@@ -395,3 +395,30 @@ def test_forward_passes_on_cuda_avoid_cudnn_attention():
     with forward_mode(torch.device("cpu")):
         assert not torch.is_autocast_enabled("cpu")
         assert torch.backends.cuda.cudnn_sdp_enabled() == before
+
+
+@pytest.mark.slow
+def test_torchrun_trains_on_two_cpu_ranks(tiny_bert, tmp_path):
+    """DDP over gloo: both ranks train on their share, rank 0 alone reports and saves."""
+    import subprocess
+    import sys
+
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(r.to_json()) + "\n" for r in _sentences(64)))
+    torchrun = Path(sys.executable).parent / "torchrun"
+    result = subprocess.run(
+        [str(torchrun), "--nproc-per-node", "2", "-m", "nerkd", "train", str(data), "--model",
+         str(tiny_bert), "-o", str(tmp_path / "model"), "--epochs", "1", "--device", "cpu"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout)  # one report: rank 1 prints nothing
+    assert summary["epochs"][0]["sentences"] == 32  # this rank's half of 64
+    assert (tmp_path / "model" / "model.safetensors").is_file()
+
+
+def test_torchrun_refuses_one_named_card_for_every_rank(monkeypatch):
+    from nerkd.core.train import _Distributed
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(NerkdError, match="--device cuda:1: under torchrun each rank takes"):
+        _Distributed.from_env("cuda:1")

@@ -213,13 +213,16 @@ def load_for_training(model: str, labels: list[str], head: str = "token") -> Any
 
 def load_trained(model: str, head: str = "token") -> tuple[Any, list[str]]:
     """A trained model with its ``head`` and its labels (IOB2 tags, or classes), in ``id``
-    order."""
+    order; in float32 whatever the checkpoint's dtype (``forward_mode`` casts per pass: a
+    float16 model under bfloat16 autocast on a CPU mixes dtypes in layer_norm and fails)."""
+    import torch
     from transformers.utils import logging
 
     _require_safetensors(model, HEADS[head])
     _quiet(logging)
     try:
-        network = _auto_class(head).from_pretrained(model, use_safetensors=True)
+        network = _auto_class(head).from_pretrained(model, use_safetensors=True,
+                                                    dtype=torch.float32)
     except _load_errors() as error:
         raise NerkdError(f"{model}: cannot load model: {_first_line(error)}") from None
     return network, _named_labels(network.config.id2label, model, head)
@@ -269,13 +272,14 @@ def _named_labels(id2label: dict[int, str], model: str, head: str) -> list[str]:
 
 def load_encoder(model: str) -> Any:
     """The bare encoder (no head), e.g. to embed sentences."""
+    import torch
     from transformers import AutoModel
     from transformers.utils import logging
 
     _require_safetensors(model, "AutoModel")
     _quiet(logging)
     try:
-        return AutoModel.from_pretrained(model, use_safetensors=True)
+        return AutoModel.from_pretrained(model, use_safetensors=True, dtype=torch.float32)
     except _load_errors() as error:
         raise NerkdError(f"{model}: cannot load model: {_first_line(error)}") from None
 

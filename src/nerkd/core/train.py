@@ -154,7 +154,7 @@ def _train(records: Sequence[Record], config: TrainConfig, task: Any, output: Pa
     epochs = epochs_of_plan([r for r in records if r.tokens], config.epochs)
     labels = task.labels(records, dev, config.labels)
     _seed_everything(config.seed)
-    distributed = _Distributed.from_env()
+    distributed = _Distributed.from_env(config.device)
     device = distributed.device(config.device)
     work = _work_folder(output)
     _fill_step_settings(config, *_step_settings(work, resume, device.type))
@@ -563,16 +563,22 @@ class _Distributed:
         self.rank, self.world = rank, world
 
     @classmethod
-    def from_env(cls) -> _Distributed:
+    def from_env(cls, wanted: str = "auto") -> _Distributed:
+        """This process's place in the job; ``wanted``: --device, which sets the backend
+        (a job asked to train on the CPU on a machine with GPUs uses gloo, not NCCL)."""
         world = int(os.environ.get("WORLD_SIZE", "1"))
         if world == 1:
             return cls()
         import torch
         import torch.distributed as dist
 
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        if wanted.startswith("cuda:"):
+            raise NerkdError(f"--device {wanted}: under torchrun each rank takes its own card "
+                             "(LOCAL_RANK); use --device cuda (CUDA_VISIBLE_DEVICES picks "
+                             "which cards)")
+        on_cuda = wanted in ("auto", "cuda") and torch.cuda.is_available()
         if not dist.is_initialized():
-            dist.init_process_group(backend)
+            dist.init_process_group("nccl" if on_cuda else "gloo")
         return cls(dist.get_rank(), world)
 
     @property
