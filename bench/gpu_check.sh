@@ -19,17 +19,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 step=${1:?prepare, run or score}
 export PYTHONPATH=$PWD/src:$PWD/bench NERKD_CONLL_DIR=$PWD/.device/conll2003
-nerkd() { python -c "from nerkd.cli.app import app; app()" "$@"; }
+# this checkout's venv where there is one (here), else the machine's python (there)
+py=${PYTHON:-$(if [ -x .venv/bin/python ]; then echo .venv/bin/python; else echo python; fi)}
+# models and test x 5 go outside .device/, which is what is carried (64 MiB at most)
+work=${WORK:-${TMPDIR:-/tmp}/nerkd-gpu-check}
+nerkd() { "$py" -c "from nerkd.cli.app import app; app()" "$@"; }
 loop_seconds() {  # the epochs' seconds in a train --log
-    python -c 'import json, sys
+    "$py" -c 'import json, sys
 print(round(sum(e["seconds"] for e in map(json.loads, open(sys.argv[1])) if e["event"] == "epochend"), 1))' "$1"
 }
 
 case $step in
 prepare)
+    rm -rf .device/models .device/test5.*  # left by dry runs of older versions
     mkdir -p .device/conll2003
     cp ../shared/data/conll2003/{train,dev,test}.txt .device/conll2003/
-    python - <<'PY'
+    "$py" - <<'PY'
 import torch
 from transformers import AutoModel, AutoTokenizer
 from nerkd.core.student import default_student_dir
@@ -39,7 +44,7 @@ AutoTokenizer.from_pretrained(source).save_pretrained(".device/student")
 PY
     du -sh .device ;;
 run)
-    out=${OUT:-out}; mkdir -p "$out"
+    out=${OUT:-out}; mkdir -p "$out" "$work"
     exec > >(tee -a "$out/log.txt") 2>&1  # what a timeout cuts short still comes back
     nvidia-smi --query-gpu=name --format=csv,noheader || true
     # the host CPU, and whether it has int8 dot products (the ONNX int8 path's 2x needs them)
@@ -56,33 +61,33 @@ run)
         [ "$1" = default ] && options=()
         nerkd train "${TRAIN:-.device/conll2003/train.txt}" --model .device/student \
             --epochs 3 "${options[@]}" --device "$dev" --seed 0 \
-            -o ".device/models/$name" --force --log "$out/train-$name.jsonl" > /dev/null &&
-        nerkd predict .device/conll2003/test.txt --model ".device/models/$name" --device "$dev" \
+            -o "$work/models/$name" --force --log "$out/train-$name.jsonl" > /dev/null &&
+        nerkd predict .device/conll2003/test.txt --model "$work/models/$name" --device "$dev" \
             -o "$out/test-$name.jsonl" &&
         echo "$1: training loop $(loop_seconds "$out/train-$name.jsonl") s"
     }
     first=${settings%% *}
     train_one "$first" || echo "FAILED: train $first"
-    model=".device/models/b${first/:/-}"
+    model="$work/models/b${first/:/-}"
     # shellcheck disable=SC2086  # SPEED and HOST are lists of options
-    python bench/predict_speed.py --model "$model" --device "$dev" \
+    "$py" bench/predict_speed.py --model "$model" --device "$dev" \
         --pipeline-batch 128 ${SPEED:---sentences 0 --cycle 5 --repeats 3} || echo "FAILED: predict_speed"
     # the Python side alone on that machine's CPU: the ceiling of the rate above
-    python bench/predict_host.py --model .device/student ${HOST:---repeats 3} || echo "FAILED: predict_host"
+    "$py" bench/predict_host.py --model .device/student ${HOST:---repeats 3} || echo "FAILED: predict_host"
     # the command itself, reading CoNLL and writing JSONL, on test x 5
-    for _ in 1 2 3 4 5; do cat .device/conll2003/test.txt; done > .device/test5.txt
+    for _ in 1 2 3 4 5; do cat .device/conll2003/test.txt; done > "$work/test5.txt"
     TIMEFORMAT="nerkd predict on test x 5, the whole command: %R s"
     for _ in ${COMMAND_RUNS-1 2 3}; do
-        time nerkd --quiet predict .device/test5.txt --model "$model" --device "$dev" \
-            -o .device/test5.jsonl || echo "FAILED: predict command"
+        time nerkd --quiet predict "$work/test5.txt" --model "$model" --device "$dev" \
+            -o "$work/test5.jsonl" || echo "FAILED: predict command"
     done
     for setting in ${settings#"$first"}; do train_one "$setting" || echo "FAILED: train $setting"; done
     # a cold start's cost per new batch shape: shipped attention vs cuDNN's, padding to 16
-    python bench/gpu_shapes.py --device "$dev" ${SHAPES:-} || echo "FAILED: gpu_shapes" ;;
+    "$py" bench/gpu_shapes.py --device "$dev" ${SHAPES:-} || echo "FAILED: gpu_shapes" ;;
 score)
     for pred in "${2:?the folder the files came back to}"/test-b*.jsonl; do
         printf '%s: ' "$(basename "$pred")"
         .venv/bin/nerkd --quiet eval ../shared/data/conll2003/test.txt "$pred" \
-            | python -c "import json,sys; print('test F1', round(json.load(sys.stdin)['micro']['f1'], 4))"
+            | "$py" -c "import json,sys; print('test F1', round(json.load(sys.stdin)['micro']['f1'], 4))"
     done ;;
 esac

@@ -134,10 +134,14 @@ def test_a_lone_pass_runs_in_the_caller_on_every_thread(monkeypatch):
 @pytest.mark.parametrize(("device", "precision", "dtype"), [
     ("cpu", "auto", None), ("cpu", "float32", None), ("cpu", "bfloat16", "bfloat16"),
     ("cuda", "auto", "bfloat16"), ("cuda", "float32", None), ("cuda", "bfloat16", "bfloat16")])
-def test_precision_is_float32_on_a_cpu_unless_asked(device, precision, dtype):
+def test_precision_is_float32_on_a_cpu_unless_asked(device, precision, dtype, monkeypatch):
     from nerkd.core.student import autocast_dtype
 
+    monkeypatch.setattr("nerkd.core.student.native_bfloat16", lambda device: True)
     assert autocast_dtype(torch.device(device), precision) == dtype
+    monkeypatch.setattr("nerkd.core.student.native_bfloat16", lambda device: False)  # a T4
+    assert autocast_dtype(torch.device(device), precision) == (
+        None if precision == "auto" else dtype)
 
 
 def test_bfloat16_on_a_cpu_runs_the_passes_in_bfloat16(teacher_model, recwarn):

@@ -154,11 +154,21 @@ def forward_mode(device: Any, precision: str = "auto") -> Iterator[None]:
 
 
 def autocast_dtype(device: Any, precision: str = "auto") -> str | None:
-    """The dtype forward passes are autocast to (None: plain float32)."""
+    """The dtype forward passes are autocast to (None: plain float32). ``auto`` is bfloat16
+    on a card with bfloat16 tensor cores (Ampere on); older ones (T4, V100) only emulate it,
+    slower than float32, so there ``auto`` is float32."""
     if precision not in PRECISIONS:
         raise NerkdError(f"--precision {precision}: expected one of {', '.join(PRECISIONS)}")
-    wanted = "bfloat16" if device.type == "cuda" else "float32"
-    return None if (wanted if precision == "auto" else precision) == "float32" else "bfloat16"
+    if precision == "auto":
+        return "bfloat16" if device.type == "cuda" and native_bfloat16(device) else None
+    return None if precision == "float32" else "bfloat16"
+
+
+def native_bfloat16(device: Any) -> bool:
+    """Whether a CUDA device computes in bfloat16 natively (compute capability 8.0 on)."""
+    import torch
+
+    return torch.cuda.get_device_capability(device)[0] >= 8
 
 
 def trained_max_length(model: str, default: int = 256) -> int:
