@@ -546,7 +546,7 @@ def test_a_failed_record_without_id_is_named_by_its_place(tmp_path, server):
         record.id = None
     annotator = _annotator(server, tmp_path / "log.sqlite")
     assert len(list(annotator.run(records))) == 1
-    assert annotator.stats.failed == [{"id": "record 2",
+    assert annotator.stats.failed == [{"record": 2, "id": "record 2",
                                        "reason": "longer than 2000 characters"}]
 
 

@@ -92,3 +92,32 @@ def test_entity_prompt_options_are_refused_before_any_file_is_read(nerkd, tmp_pa
     assert result.stderr == ("nerkd: error: --cot and --prompt shape the entity prompt: they "
                              "do not apply to --task classify\n")
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_labels_that_name_a_missing_file_are_not_class_names(nerkd, tmp_path):
+    (tmp_path / "news.txt").write_text("United won the cup.\n")
+    missing = nerkd("annotate", tmp_path / "news.txt", "--task", "classify", "--labels",
+                    tmp_path / "bbc-classes.txt", "--base-url", "http://127.0.0.1:9/v1",
+                    "--model", "m")
+    assert missing.exit_code == 1 and "bbc-classes.txt: no such file" in missing.stderr
+    twice = tmp_path / "classes.txt"
+    twice.write_text("sport: games\nbusiness: money\nsport: politics\n")
+    defined = nerkd("annotate", tmp_path / "news.txt", "--task", "classify", "--labels", twice,
+                    "--base-url", "http://127.0.0.1:9/v1", "--model", "m")
+    assert defined.exit_code == 1
+    assert f"{twice}: class 'sport' is defined twice" in defined.stderr
+
+
+def test_documents_without_text_are_failures_not_silence(nerkd, tmp_path, tiny_bert):
+    source = tmp_path / "empty.jsonl"
+    source.write_text('{"id": "x", "text": ""}\n{"id": "y", "text": "  "}\n')
+    with FakeOpenAI(answer=_teacher) as server:
+        result = nerkd("annotate", source, "--task", "classify", "--labels", "sport,business",
+                       "--base-url", server.base_url, "--model", "fake",
+                       "--call-log", tmp_path / "calls.sqlite")
+        assert server.requests == []
+    assert result.exit_code == 1
+    assert "no record annotated: all 2 failed (first: x: no text)" in result.stderr
+    embedded = nerkd("annotate", source, "--task", "classify", "--labels", "sport,business",
+                     "--teacher", "embed", "--model", tiny_bert)
+    assert embedded.exit_code == 1 and "(first: x: no text)" in embedded.stderr

@@ -304,3 +304,11 @@ def test_keep_gold_passes_classed_documents_through_the_model_teacher(nerkd, tra
     assert result.exit_code == 0, result.stderr  # nothing left to ask the model
     assert result.jsonl() == [{"id": "gold-0", "text": "a club", "tokens": ["a", "club"],
                                "label": "sport", "meta": {}}]
+
+
+def test_a_token_classifier_is_no_text_classifier(nerkd, tiny_tagger, tmp_path):
+    raw = _write(tmp_path / "raw.jsonl", [{"text": "United won the cup"}])
+    taught = nerkd("annotate", raw, "--task", "classify", "--teacher", "hf", "--model",
+                   tiny_tagger, "--labels", "B-ORG,O")
+    assert taught.exit_code == 1
+    assert "is a token classifier (entity tags), not a text classifier" in taught.stderr

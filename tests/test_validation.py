@@ -220,3 +220,20 @@ def test_spans_that_disagree_with_the_tags_are_said_and_the_tags_kept(tmp_path):
     with pytest.warns(UserWarning, match="'spans' and 'tags' disagree: the tags are kept"):
         records = list(read_records(path))
     assert [r.tags for r in records] == [["B-ORG", "O"], ["O", "O"]]
+
+
+def test_data_of_both_tasks_is_refused_by_blend_and_train(nerkd, tmp_path, tiny_bert):
+    """Documents with a class beside sentences with tags: training kept one task and left
+    the other out without a word."""
+    documents = tmp_path / "docs.jsonl"
+    documents.write_text('{"id": "d1", "text": "United won the cup", "label": "sport"}\n'
+                         '{"id": "d2", "text": "Shares fell", "label": "business"}\n')
+    sentences = tmp_path / "ner.jsonl"
+    sentences.write_text(GOOD + "\n")
+    blended = nerkd("blend", "--gold", documents, "--silver", sentences, "--epochs", "2")
+    trained = nerkd("train", documents, sentences, "--model", tiny_bert, "-o", tmp_path / "m")
+    for result in (blended, trained):
+        assert result.exit_code == 1
+        assert ("the data holds both tasks: 2 documents with a class (first: d1) and 1 "
+                "sentences with tags (first: ner-0)") in result.stderr
+    assert not (tmp_path / "m").exists()

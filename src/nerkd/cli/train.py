@@ -55,7 +55,7 @@ def train(
     from nerkd.core.plan import is_plan
     from nerkd.core.records import require_labels
     from nerkd.core.student import resolve_model
-    from nerkd.core.tasks import task_of
+    from nerkd.core.tasks import one_task, task_of
     from nerkd.core.train import TrainConfig, check_model_output, resumable
     from nerkd.core.train import train as run
 
@@ -75,6 +75,7 @@ def train(
     dev_records = list(read_records(dev)) if dev else None
     if epochs is None and not is_plan(records):
         epochs = 3
+    one_task(records)
     kind = kit(task_of(records) if task == "auto" else task)
     if dev_records is not None:  # named here, before the model loads
         require_labels(dev_records, f"--dev {display_name(dev)}", kind.name)

@@ -20,7 +20,7 @@ from nerkd.core.calllog import CallLog
 from nerkd.core.calls import BudgetReached, Caller, CallOptions, CallStats, ItemFailed, close_loop
 from nerkd.core.parse import ParseError
 from nerkd.core.prompt import similar_examples
-from nerkd.core.records import Record
+from nerkd.core.records import Record, failure
 from nerkd.core.teachers import Teacher
 
 
@@ -134,7 +134,7 @@ class Annotator:
             self.stats.passed_through += 1
             return record
         if not record.tokens:
-            return None
+            return self._fail(record, number, "no text")
         if len(record.text) > self.options.max_chars:
             return self._fail(record, number, f"longer than {self.options.max_chars} characters")
         try:
@@ -149,8 +149,7 @@ class Annotator:
         return self._silver(record, value, confidence)
 
     def _fail(self, record: Record, number: int, reason: str) -> None:
-        self.stats.failed.append({"record": number, "id": record.id or f"record {number}",
-                                  "reason": reason})
+        self.stats.failed.append(failure(record, number, reason))
         return None
 
     async def _vote(self, record: Record) -> tuple[Any, Any]:

@@ -281,15 +281,16 @@ def take(fraction: float, size: int) -> int:
 def read_pools(gold: str | None, silver: str | None) -> tuple[list[Record], list[Record]]:
     """Read the gold and silver files (either may be None, one may be ``-``) into memory."""
     from nerkd.core.formats import read_records
+    from nerkd.core.tasks import one_task
 
     if gold is None and silver is None:
         raise NerkdError("give --gold, --silver or both")
     if gold == silver == "-":
         raise NerkdError("only one of --gold and --silver can read stdin")
-    return (
-        list(read_records(gold)) if gold is not None else [],
-        list(read_records(silver)) if silver is not None else [],
-    )
+    pools = (list(read_records(gold)) if gold is not None else [],
+             list(read_records(silver)) if silver is not None else [])
+    one_task([*pools[0], *pools[1]])
+    return pools
 
 
 def blend_plan(

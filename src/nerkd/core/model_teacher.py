@@ -23,7 +23,7 @@ from nerkd.core.calllog import CallLog, call_key
 from nerkd.core.errors import NerkdError
 from nerkd.core.offsets import snap_to_tokens
 from nerkd.core.predict import Tagger
-from nerkd.core.records import Record
+from nerkd.core.records import Record, failure
 from nerkd.core.student import model_fingerprint
 from nerkd.core.tags import TokenSpan, iob2_spans, spans_to_iob2
 
@@ -51,7 +51,7 @@ class ModelTeacherStats:
     records: int = 0
     annotated: int = 0
     passed_through: int = 0
-    failed: list[dict[str, str]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
     entities: Counter[str] = field(default_factory=Counter)
     calls: int = 0
     cached: int = 0
@@ -79,19 +79,23 @@ class ModelTeacher:
 
     def run(self, records: Iterable[Record]) -> Iterator[Record]:
         """Silver records in input order, ``CHUNK`` at a time; with ``keep_gold``, records
-        that already have tags pass through unchanged; records without tokens are skipped."""
+        that already have tags pass through unchanged; records without tokens are reported
+        as failed."""
         started = time.perf_counter()
         iterator = iter(records)
         while chunk := list(itertools.islice(iterator, CHUNK)):
+            first = self.stats.records + 1
             self.stats.records += len(chunk)
             todo = [r for r in chunk if r.tokens and not self._kept(r)]
             found = iter(self._label(todo) if todo else [])
-            for record in chunk:
+            for number, record in enumerate(chunk, first):
                 if self._kept(record):
                     self.stats.passed_through += 1
                     yield record
                 elif record.tokens:
                     yield self._silver(record, next(found))
+                else:
+                    self.stats.failed.append(failure(record, number, "no text"))
             self.stats.seconds = time.perf_counter() - started
 
     def _label(self, records: list[Record]) -> list[list[TokenSpan]]:

@@ -211,12 +211,14 @@ def load_network(path: str, device: str, runtime: str, head: str,
     from nerkd.core.plain_bert import plain_bert
     from nerkd.core.student import (
         autocast_dtype,
+        check_head,
         load_trained,
         pick_device,
         saved_config,
         saved_labels,
     )
 
+    check_head(path, head)
     if runtime != "onnx":
         target = pick_device(device)
         if autocast_dtype(target, precision) and target.type == "cpu" and not has_bfloat16():

@@ -130,6 +130,12 @@ def require_labels(records: Sequence[Record], what: str, task: str | None = None
         raise NerkdError(f"{what}: no labelled records ({why or 'scoring needs gold labels'})")
 
 
+def failure(record: Record, number: int, reason: str) -> dict[str, Any]:
+    """A record a teacher could not label, for the run's report: its place in the input
+    (from 1), its id (else that place) and why."""
+    return {"record": number, "id": record.id or f"record {number}", "reason": reason}
+
+
 def located(name: str, record: Record) -> str:
     """``name:line`` for a record a reader found there, else ``name``."""
     return f"{name}:{record.line}" if record.line is not None else name

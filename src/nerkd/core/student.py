@@ -267,6 +267,16 @@ def saved_labels(model: str, head: str = "token") -> list[str]:
     return _named_labels(by_id, model, head)
 
 
+def check_head(model: str, head: str) -> None:
+    """Refuse a trained model of the other head: a token classifier loaded as a text
+    classifier would get a fresh, random head and answer at random."""
+    if head == "sequence" and head_of(model) == "token" and any(
+            str(a).endswith("ForTokenClassification")
+            for a in saved_config(model).get("architectures") or []):
+        raise NerkdError(f"{model}: is a token classifier (entity tags), not a text "
+                         "classifier: use it for entities (--task ner)")
+
+
 def _named_labels(id2label: dict[int, str], model: str, head: str) -> list[str]:
     """Labels in id order; generic ones (``LABEL_0``...) mean the model was never given any."""
     labels = [id2label.get(i, f"LABEL_{i}") for i in range(len(id2label))]

@@ -26,6 +26,25 @@ def task_of(records: Iterable[Record]) -> Task:
     return "ner"
 
 
+def one_task(records: Iterable[Record]) -> None:
+    """Refuse data that holds both tasks: a student learns one, and training would leave the
+    other task's records out without a word."""
+    from nerkd.core.errors import NerkdError
+
+    first: dict[str, Record] = {}
+    counts: dict[str, int] = {"ner": 0, "classify": 0}
+    for record in records:
+        kind = "ner" if record.tags is not None else "classify" if record.label else None
+        if kind is not None:
+            counts[kind] += 1
+            first.setdefault(kind, record)
+    if len(first) == 2:
+        raise NerkdError(
+            f"the data holds both tasks: {counts['classify']} documents with a class (first: "
+            f"{first['classify'].id}) and {counts['ner']} sentences with tags (first: "
+            f"{first['ner'].id}); a student learns one task: give each its own data")
+
+
 def training_task(task: Task, class_weights: bool = False) -> Any:
     """What ``train`` needs of a task: labels, rows, loss, head and dev report.
     ``class_weights`` (classification only) balances the classes' share of the loss."""

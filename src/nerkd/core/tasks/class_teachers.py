@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from nerkd.core.model_teacher import ModelTeacherStats
-from nerkd.core.records import Record
+from nerkd.core.records import Record, failure
 
 # Texts -> one class name each (the model's own names).
 ClassLabeller = Callable[[Sequence[str]], list[str]]
@@ -37,32 +37,36 @@ class ClassModelTeacher:
 
     def run(self, records: Iterable[Record]) -> Iterator[Record]:
         """Silver records in input order; with ``keep_gold``, documents that already have a
-        class pass through unchanged; empty texts and classes outside the schema are left out."""
+        class pass through unchanged; empty texts and classes outside the schema are left out
+        and reported as failed."""
         started = time.perf_counter()
         iterator = iter(records)
         while chunk := list(itertools.islice(iterator, CHUNK)):
+            first = self.stats.records + 1
             self.stats.records += len(chunk)
             todo = [r for r in chunk if r.text.strip() and not self._kept(r)]
             self.stats.calls += len(todo)
             found = iter(self.labeller([r.text for r in todo]) if todo else [])
-            for record in chunk:
+            for number, record in enumerate(chunk, first):
                 if self._kept(record):
                     self.stats.passed_through += 1
                     yield record
                 elif record.text.strip():
-                    yield from self._labelled(record, next(found))
+                    yield from self._labelled(record, number, next(found))
+                else:
+                    self.stats.failed.append(failure(record, number, "no text"))
             self.stats.seconds = time.perf_counter() - started
 
     def _kept(self, record: Record) -> bool:
         return self.keep_gold and record.carries("classify")
 
-    def _labelled(self, record: Record, found: str) -> Iterator[Record]:
+    def _labelled(self, record: Record, number: int, found: str) -> Iterator[Record]:
         self.stats.entities["proposed"] += 1
         label = self.by_case.get(self.label_map.get(found.casefold(), found).casefold())
         if label is None:
             self.stats.entities["dropped_label"] += 1
-            self.stats.failed.append({"id": record.id or "?",
-                                      "reason": f"class {found!r} outside the schema"})
+            self.stats.failed.append(failure(record, number, f"class {found!r} outside the "
+                                             "schema"))
             return
         self.stats.entities["aligned_model"] += 1
         self.stats.annotated += 1

@@ -34,6 +34,8 @@ from nerkd.core.tasks import refuse_unseen_in_dev
 
 UNANSWERED = "(none)"  # the confusion matrix's column for documents without a prediction
 SHOWN_CHARS = 1500  # of each few-shot example's text: the first window is what counts
+# what a --labels that names a missing file ends with (else it is read as class names)
+FILE_SUFFIXES = frozenset({".txt", ".tsv", ".csv", ".json", ".jsonl", ".md", ".yaml", ".yml"})
 READ_CHARS = 4000  # of the text to classify (about 1,000 tokens): a long article is cut
 
 SYSTEM = "You are a careful annotator who sorts texts into classes. You answer in JSON."
@@ -54,7 +56,14 @@ def read_classes(spec: str) -> dict[str, str]:
     if spec.strip() and path.is_file():
         pairs = [line.partition(":") for line in path.read_text(encoding="utf-8").splitlines()
                  if line.strip() and not line.startswith("#")]
-        classes = {name.strip(): about.strip() for name, _, about in pairs}
+        classes: dict[str, str] = {}
+        for name, _, about in pairs:
+            if classes.get(name.strip(), about.strip()) != about.strip():
+                raise NerkdError(f"class {name.strip()!r} is defined twice", spec)
+            classes[name.strip()] = about.strip()
+    elif path.suffix.lower() in FILE_SUFFIXES or path.is_dir():
+        raise NerkdError(f"--labels {spec}: no such file (class names are given as "
+                         "sport,tech or in a file)")
     else:
         classes = {name.strip(): "" for name in spec.split(",") if name.strip()}
     if not classes:
