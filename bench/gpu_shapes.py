@@ -79,7 +79,7 @@ def _any_attention() -> None:
     import nerkd.core.predict as predict
     import nerkd.core.train as train
 
-    def autocast_only(device):
+    def autocast_only(device, precision="auto"):
         return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
     predict.forward_mode = train.forward_mode = autocast_only
