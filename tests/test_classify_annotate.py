@@ -121,3 +121,16 @@ def test_documents_without_text_are_failures_not_silence(nerkd, tmp_path, tiny_b
     embedded = nerkd("annotate", source, "--task", "classify", "--labels", "sport,business",
                      "--teacher", "embed", "--model", tiny_bert)
     assert embedded.exit_code == 1 and "(first: x: no text)" in embedded.stderr
+
+
+def test_a_line_of_raw_text_is_one_document(nerkd, tmp_path):
+    source = tmp_path / "news.txt"
+    source.write_text("United won the cup. The club signed a striker.\nShares fell.\n")
+    with FakeOpenAI(answer=_teacher) as server:
+        result = nerkd("annotate", source, "--task", "classify", "--labels", "sport,business",
+                       "--base-url", server.base_url, "--model", "fake", "--min-annotated", "0",
+                       "--call-log", tmp_path / "calls.sqlite")
+        asked = len(server.requests)
+    assert result.exit_code == 0, result.stderr
+    assert [(r["id"], r["label"]) for r in result.jsonl()] == [("news-1", "sport")]
+    assert asked == 2  # one request per line, not per sentence

@@ -242,14 +242,28 @@ def test_class_weights_are_saved_and_refused_for_entities(nerkd, tiny_bert, tmp_
     assert not (tmp_path / "n").exists()
 
 
-def test_a_classifier_refuses_conll_output_in_one_line(nerkd, trained, tmp_path):
+@pytest.mark.parametrize(("name", "fmt"), [("classes.conll", "conll"), ("x.out", "text")])
+def test_a_classifier_refuses_output_without_classes_in_one_line(nerkd, trained, tmp_path,
+                                                                 name, fmt):
     folder, _ = trained
-    out = tmp_path / "classes.conll"
-    result = nerkd("predict", folder / "dev.jsonl", "--model", folder / "model", "-o", out)
+    out = tmp_path / name
+    result = nerkd("predict", folder / "dev.jsonl", "--model", folder / "model", "-o", out,
+                   "--to", fmt)
     assert result.exit_code == 1
-    assert "text classifier and CoNLL holds entity tags" in result.stderr
+    assert f"is a text classifier and {fmt} output holds no classes" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_a_classifier_reads_a_document_per_line_of_raw_text(nerkd, trained, tmp_path):
+    folder, _ = trained
+    raw = tmp_path / "news.txt"
+    raw.write_text("United won the cup. The club signed a striker. Fans cheered.\n\n"
+                   "Shares fell. The bank lost money.\n")
+    result = nerkd("predict", raw, "--model", folder / "model")
+    assert result.exit_code == 0, result.stderr
+    assert [r["id"] for r in result.jsonl()] == ["news-1", "news-3"]
+    assert result.jsonl()[0]["text"].endswith("striker. Fans cheered.")
 
 
 def test_a_machine_label_replaces_the_other_tasks_gold(nerkd, trained, tiny_tagger, tmp_path):

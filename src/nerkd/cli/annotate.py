@@ -90,11 +90,11 @@ def annotate(
     mapping = teaching.label_map(label_map)
     # A file is read first: an empty or missing one fails before a teacher loads (seconds).
     # Stdin only once the teacher is ready: a bad option must not wait on it.
-    records = _read_input(input, from_format) if input != "-" else None
+    records = _read_input(input, from_format, kind.text_unit) if input != "-" else None
     if backend in teaching.MODEL_BACKENDS:
         labeller = kind.model_labeller(backend, model, label_names, mapping, CallLog(call_log),
                                        keep_gold)
-        silver = labeller.run(records or _read_input(input, from_format))
+        silver = labeller.run(records or _read_input(input, from_format, kind.text_unit))
         _write(silver, output, output_format(output, to_format), labeller.stats.as_json,
                report, min_annotated, kind.counted)
         return
@@ -115,15 +115,16 @@ def annotate(
         def count() -> None:
             bar.update(counter, description=f"annotating: {next(done)} records done")
 
-        records = annotator.run(records or _read_input(input, from_format), on_done=count)
+        records = annotator.run(records or _read_input(input, from_format, kind.text_unit),
+                                on_done=count)
         _write(records, output, output_format(output, to_format), annotator.stats.as_json,
                report, min_annotated, kind.counted)
 
 
-def _read_input(path: str, fmt: str | None) -> Iterator[Record]:
+def _read_input(path: str, fmt: str | None, unit: str) -> Iterator[Record]:
     from nerkd.core.formats import read_records
 
-    return nonempty(read_records(path, fmt), path, "annotate")
+    return nonempty(read_records(path, fmt, text_unit=unit), path, "annotate")  # type: ignore[arg-type]
 
 
 def _write(records: Iterable[Record], output: str, fmt: str,

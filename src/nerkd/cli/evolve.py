@@ -89,7 +89,7 @@ def evolve(
         raise fail(f"--teacher {backend} labels but cannot write: give it --pool FILE of "
                    "unlabelled text to pick sentences from")
     # Every input is read before the run directory (and its call log) is made.
-    candidates = list(read_records(pool)) if pool is not None else []
+    candidates = list(read_records(pool, text_unit=kind.text_unit)) if pool is not None else []
     dev_records = list(read_records(dev))
     test_records = list(read_records(test)) if test else []
     config = TrainConfig(model=resolve_model(student), epochs=epochs, lr=lr,

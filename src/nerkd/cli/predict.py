@@ -48,7 +48,7 @@ def predict(
     """
     from nerkd.core.formats import output_format, read_records, write_records
     from nerkd.core.io import check_output
-    from nerkd.core.student import resolve_model
+    from nerkd.core.student import head_of, resolve_model
 
     if runtime == "onnx" and precision != "auto":
         raise typer.BadParameter(f"--precision {precision} is for --runtime torch: "
@@ -56,7 +56,8 @@ def predict(
     check_output(output)
     notice_stdin(input)
     model = resolve_model(model)  # a missing one fails before stdin is waited on
-    records = nonempty(read_records(input, from_format), input, "predict")
+    unit = "line" if head_of(model) == "sequence" else "sentence"  # a document per line
+    records = nonempty(read_records(input, from_format, text_unit=unit), input, "predict")
     fmt = output_format(output, to_format)
     settings = (device, batch_size, max_length, runtime, precision)
     records = _predicted(records, model, settings, fmt)
@@ -68,14 +69,14 @@ def predict(
 def _predicted(records: Iterable[Record], model: str, settings: tuple[Any, ...],
                fmt: str) -> Iterator[Record]:
     """Records tagged by a token classifier, or classified by a text classifier (refused
-    before it loads when the output is CoNLL, which holds tags, not classes); ``settings``:
+    before it loads when the output is CoNLL or text, which hold no classes); ``settings``:
     device, batch size, max length, runtime and precision."""
     from nerkd.core.student import head_of
 
     if head_of(model) == "sequence":
-        if fmt == "conll":
-            raise fail(f"{model} is a text classifier and CoNLL holds entity tags, not "
-                       "classes: write JSONL (-o FILE.jsonl or --to jsonl)")
+        if fmt != "jsonl":
+            raise fail(f"{model} is a text classifier and {fmt} output holds no classes: "
+                       "write JSONL (-o FILE.jsonl or --to jsonl)")
         from nerkd.core.tasks.classify import load_classifier, predict_labels
 
         classifier = load_classifier(model, *settings)

@@ -28,6 +28,7 @@ class Labelling:
 class NerKit:
     name = "ner"
     counted = "entities"  # what annotate's summary counts
+    text_unit = "sentence"  # a record of raw text
     score = "F1"  # what an evolve round reports
     # model teachers of the other task, refused in one line
     wrong_teachers = {"embed": "--teacher embed gives classes: use it with --task classify"}
@@ -88,6 +89,7 @@ class NerKit:
 class ClassifyKit:
     name = "classify"
     counted = "classes"
+    text_unit = "line"  # a document per line of raw text
     score = "accuracy"  # one class per text: micro F1 is accuracy
     wrong_teachers = {"spacy": "--teacher spacy finds entities: for --task classify use hf "
                                "(a text classifier), embed or an LLM"}

@@ -21,6 +21,7 @@ from nerkd.core.records import Record, make_record, record_from_json
 from nerkd.core.tags import TAG_RE, Scheme, check_tag, from_iob2
 
 Format = Literal["jsonl", "conll", "text"]
+TextUnit = Literal["sentence", "line"]  # what a record of raw text is
 Lines = Iterator[tuple[int, str]]
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -85,9 +86,10 @@ def output_format(path: str | Path, requested: Format | None) -> Format:
 
 
 def read_records(path: str | Path, fmt: Format | None = None,
-                 label_field: str = "label") -> Iterator[Record]:
+                 label_field: str = "label", text_unit: TextUnit = "sentence") -> Iterator[Record]:
     """Records of one file (or ``-``), in order, lazily; the format is sniffed when not given.
-    JSONL records take their class from ``label_field``."""
+    JSONL records take their class from ``label_field``; raw text makes a record of each
+    sentence, or with ``text_unit="line"`` of each line (a document to classify)."""
     lines = read_lines(path)
     name = display_name(path)
     if fmt is None:
@@ -97,8 +99,9 @@ def read_records(path: str | Path, fmt: Format | None = None,
     stem = "stdin" if name == "<stdin>" else Path(name.removesuffix(".gz")).stem
     if fmt == "jsonl":
         return _locate_errors(_read_jsonl(lines, stem, label_field), name)
-    reader = {"conll": _read_conll, "text": _read_text}[fmt]
-    return _locate_errors(reader(lines, stem), name)
+    if fmt == "text":
+        return _locate_errors(_read_text(lines, stem, text_unit), name)
+    return _locate_errors(_read_conll(lines, stem), name)
 
 
 def _locate_errors(records: Iterator[tuple[int, Record]], name: str) -> Iterator[Record]:
@@ -157,17 +160,18 @@ def _finite(text: str) -> float:
     return value
 
 
-def _read_text(lines: Lines, stem: str) -> Iterator[tuple[int, Record]]:
-    from nerkd.core.tokenize import sentences
+def _read_text(lines: Lines, stem: str, unit: TextUnit) -> Iterator[tuple[int, Record]]:
+    from nerkd.core.tokenize import sentences, tokenize
 
     for number, line in lines:
-        for k, sentence in enumerate(sentences(line)):
+        pieces = [tokenize(line)] if unit == "line" else sentences(line)
+        for k, sentence in enumerate(piece for piece in pieces if piece):
             start, end = sentence[0].start, sentence[-1].end
             record = make_record(
                 [t.text for t in sentence],
                 text=line[start:end],
                 offsets=[(t.start - start, t.end - start) for t in sentence],
-                id=f"{stem}-{number}-{k}",
+                id=f"{stem}-{number}" if unit == "line" else f"{stem}-{number}-{k}",
             )
             yield number, record
 
