@@ -58,8 +58,9 @@ def test_classification_records_do_not_go_into_conll(nerkd, tmp_path):
                                                for a in map(dict, ARTICLES)])
     result = nerkd("convert", source, "-o", tmp_path / "news.conll")
     assert result.exit_code == 1
-    assert result.stderr == ("nerkd: error: record b1: CoNLL holds entity tags, not a "
-                             "document's class (label); write JSONL instead (--to jsonl)\n")
+    assert result.stderr == (f"nerkd: error: {tmp_path / 'news.conll'}: record b1: CoNLL "
+                             "holds entity tags, not a document's class (label); write JSONL "
+                             "instead (--to jsonl)\n")
     assert not (tmp_path / "news.conll").exists()
 
 
@@ -124,3 +125,12 @@ def test_the_bbc_topics_come_in_through_convert(nerkd, tmp_path):
     assert result.exit_code == 0, result.stderr
     labels = {r["label"] for r in result.jsonl()}
     assert labels == {"business", "entertainment", "politics", "sport", "tech"}
+
+
+def test_eval_of_predictions_without_any_class_is_an_error(nerkd, tmp_path):
+    gold = _jsonl(tmp_path / "gold.jsonl", [{**a, "label": a["topic"]} for a in ARTICLES])
+    tagged = _jsonl(tmp_path / "tagged.jsonl", [{"id": a["id"], "text": a["text"]}
+                                                for a in ARTICLES])
+    result = nerkd("eval", gold, tagged)
+    assert result.exit_code == 1
+    assert f"{tagged}: no record has a class (label)" in result.stderr

@@ -220,6 +220,9 @@ def evaluate_label_records(gold: Iterable[Record], pred: Iterable[Record], *,
     else:
         _check_aligned(gold_records, pred_records, names)
         predicted = [r.label for r in pred_records]
+    if pred_records and all(r.label is None for r in pred_records):
+        raise NerkdError("no record has a class (label): is it a prediction of another task?",
+                         names[1])
     return evaluate_labels([r.label for r in gold_records], predicted)  # type: ignore[misc]
 
 
