@@ -353,3 +353,12 @@ def test_cuda_without_a_visible_device_is_refused_in_words(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(NerkdError, match="^--device cuda: no CUDA device is visible$"):
         pick_device("cuda")
+
+
+def test_a_model_is_not_written_to_stdout(nerkd, tiny_bert, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "train.conll"
+    data.write_text("Paris B-LOC\n")
+    result = nerkd("train", data, "--model", tiny_bert, "-o", "-")
+    assert result.exit_code == 1 and "-o -: a model is a directory" in result.stderr
+    assert not (tmp_path / "-").exists()

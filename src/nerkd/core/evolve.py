@@ -39,6 +39,8 @@ def claim_run_dir(run_dir: Path, settings: dict[str, Any]) -> None:
     """Make ``run_dir`` this run's, or check that it already is: a rerun resumes only with the
     ``settings`` (option name -> value or file digest) that started it; the rest (--rounds,
     budgets, device) may change. A directory that is not an evolve run is never written into."""
+    if str(run_dir) == "-":
+        raise NerkdError("-o -: a run is a directory of files, not a stream: name one")
     settings = json.loads(json.dumps(settings))
     record = run_dir / RUN_FILE
     began = (run_dir / "pool-0.jsonl").is_file()  # a start that failed before it claims nothing

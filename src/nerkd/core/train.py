@@ -121,6 +121,8 @@ def check_model_output(output: Path, force: bool) -> None:
     """Refuse to replace what nerkd did not write. A missing path or an empty directory is
     free; a nerkd model directory (it has ``nerkd.json``) is replaced only with ``force``;
     anything else never is. Its folder must be writable (found now, not after training)."""
+    if str(output) == "-":
+        raise NerkdError("-o -: a model is a directory of files, not a stream: name one")
     check_creatable(output)
     if not output.exists() and not output.is_symlink():
         return
