@@ -282,6 +282,14 @@ def test_a_teacher_that_answers_nothing_leaves_the_round_unfinished(nerkd, data,
     assert [m["round"] for m in _metrics(data / "run")] == [0, 1]
 
 
+def test_a_round_of_unreadable_answers_is_unfinished(nerkd, data, tiny_bert):
+    with FakeOpenAI(answer=lambda messages: "I'd rather not.") as server:
+        failed = _evolve(nerkd, server, data, tiny_bert, rounds=1)
+    assert failed.exit_code == 1
+    assert "round 0: none of the teacher's answers could be read" in failed.stderr
+    assert not (data / "run" / "pool-1.jsonl").exists()
+
+
 def test_bad_arguments_are_one_line_errors(nerkd, data, tiny_bert):
     with FakeOpenAI(answer=_answers()) as server:
         missing = nerkd("evolve", "--seed-data", data / "nope.conll", "--dev", data / "dev.conll",

@@ -35,6 +35,22 @@ from nerkd.core.train import TrainConfig, train
 RUN_FILE = "run.json"
 
 
+def _refuse_a_round_of_nothing(number: int, rejected: dict[str, int]) -> None:
+    """A round whose requests went unanswered, or whose answers were all unreadable, added
+    nothing and learned nothing: it stays unfinished (exit 1) rather than count as done."""
+    if set(rejected) == {"no answer"}:
+        raise NerkdError(
+            f"round {number}: the teacher answered none of its requests, so nothing was added "
+            "and the round is not finished; rerun to ask again (answers already given are in "
+            "the call log)")
+    if rejected and set(rejected) <= {"no answer", "unreadable answer"}:
+        raise NerkdError(
+            f"round {number}: none of the teacher's answers could be read "
+            f"({rejected.get('unreadable answer', 0)} unreadable), so nothing was added and the "
+            "round is not finished; a rerun reads the same answers from the call log: another "
+            "teacher or model, or --call-log NEW.sqlite, asks afresh")
+
+
 def claim_run_dir(run_dir: Path, settings: dict[str, Any]) -> None:
     """Make ``run_dir`` this run's, or check that it already is: a rerun resumes only with the
     ``settings`` (option name -> value or file digest) that started it; the rest (--rounds,
@@ -207,11 +223,8 @@ class Evolver:
             wrong = [g for g, p in zip(self.dev, predicted) if self.task.wrong(g, p)]
             view = RoundView(number, pool, self.dev, predicted, scores, student, wrong)
             added, rejected = self.teaching.new_samples(view)
-            if not added and set(rejected) == {"no answer"} and not self.stopped:
-                raise NerkdError(
-                    f"round {number}: the teacher answered none of its requests, so nothing "
-                    "was added and the round is not finished; rerun to ask again (answers "
-                    "already given are in the call log)")
+            if not added and not self.stopped:
+                _refuse_a_round_of_nothing(number, rejected)
             metrics.accepted, metrics.rejected = len(added), dict(rejected)
         self._account(metrics, before, started)
         with self._metrics_path.open("a", encoding="utf-8") as handle:
