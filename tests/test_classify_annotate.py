@@ -2,6 +2,9 @@
 
 import json
 
+import pytest
+import typer
+
 from fake_openai import FakeOpenAI, text_to_annotate
 
 CLASSES = "sport: games, clubs and athletes\nbusiness: companies, markets and money\n"
@@ -134,3 +137,34 @@ def test_a_line_of_raw_text_is_one_document(nerkd, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert [(r["id"], r["label"]) for r in result.jsonl()] == [("news-1", "sport")]
     assert asked == 2  # one request per line, not per sentence
+
+
+def test_examples_show_only_classes_of_the_schema(tmp_path):
+    from nerkd.cli.tasks import KITS
+    from nerkd.core.records import make_record
+
+    def document(text, label):
+        record = make_record(text.split(), text=text)
+        record.label = label
+        return record
+
+    pool = [document("United won", "sport"), document("Rain again", "weather")]
+    labelling = KITS["classify"].labelling({"sport": "", "business": ""}, pool, None, 0, {})
+    assert [r.label for r in labelling.prompt.examples] == ["sport"]
+    with pytest.raises(typer.Exit):
+        KITS["classify"].labelling({"business": ""}, pool, None, 0, {})
+
+
+def test_votes_that_split_are_reported_as_such(nerkd, tmp_path):
+    import itertools
+
+    answers = itertools.cycle(["sport", "business", "tech"])
+    source = tmp_path / "one.txt"
+    source.write_text("United won the cup.\n")
+    with FakeOpenAI(answer=lambda messages: json.dumps({"label": next(answers)})) as server:
+        result = nerkd("annotate", source, "--task", "classify", "--labels",
+                       "sport,business,tech", "--base-url", server.base_url, "--model", "fake",
+                       "--votes", "3", "--concurrency", "1",
+                       "--call-log", tmp_path / "calls.sqlite")
+    assert result.exit_code == 1
+    assert "(first: one-1: no majority among the votes)" in result.stderr

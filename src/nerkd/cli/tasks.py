@@ -118,7 +118,11 @@ class ClassifyKit:
         from nerkd.core.tasks.classify import ClassPrompt, ClassReading, pick_documents
 
         self.check_prompt_options(cot, prompt)
-        documents = [r for r in pool if r.label is not None]
+        # an example of a class outside --labels would teach the model to answer it
+        documents = [r for r in pool if r.label in labels]
+        if pool and not documents:
+            raise fail(f"--examples: no document has one of the classes {', '.join(labels)}, "
+                       "so there is nothing to show the teacher")
         shown = documents if shots is None else pick_documents(documents, shots, seed)
         # A class answer is a few tokens; the prompt cuts long texts itself.
         return Labelling(ClassPrompt(labels, examples=shown), ClassReading(list(labels), label_map),

@@ -143,8 +143,9 @@ class Annotator:
             return stop
         except ItemFailed as failure:
             return self._fail(record, number, str(failure))
-        if value is None:
-            return self._fail(record, number, "no answer within the label set")
+        if value is None:  # a confidence left means answers were read, but split
+            why = "no majority among the votes" if confidence else "no answer within the label set"
+            return self._fail(record, number, why)
         self.stats.annotated += 1
         return self._silver(record, value, confidence)
 
