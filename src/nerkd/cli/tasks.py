@@ -39,6 +39,10 @@ class NerKit:
 
         return read_labels(spec)
 
+    def labels_in(self, records: Sequence[Record]) -> set[str]:
+        """The entity types the records' tags hold."""
+        return {tag[2:] for r in records for tag in r.tags or [] if tag != "O"}
+
     def check_prompt_options(self, cot: bool, prompt: str | None) -> None:
         """Refuse prompt options this task has no use for (before any file is read)."""
 
@@ -105,6 +109,10 @@ class ClassifyKit:
             raise fail("--task classify needs --labels: class names (sport,tech) or a file of "
                        "'name: definition' lines")
         return dict.fromkeys(classes, "")
+
+    def labels_in(self, records: Sequence[Record]) -> set[str]:
+        """The classes the records hold."""
+        return {r.label for r in records if r.label is not None}
 
     def check_prompt_options(self, cot: bool, prompt: str | None) -> None:
         if cot or prompt:
