@@ -45,6 +45,8 @@ PY
     du -sh .device ;;
 run)
     out=${OUT:-out}; mkdir -p "$out" "$work"
+    failures=0
+    failed() { echo "FAILED: $1"; failures=$((failures + 1)); }  # the rest still runs
     exec > >(tee -a "$out/log.txt") 2>&1  # what a timeout cuts short still comes back
     nvidia-smi --query-gpu=name --format=csv,noheader || true
     # the host CPU, and whether it has int8 dot products (the ONNX int8 path's 2x needs them)
@@ -67,23 +69,24 @@ run)
         echo "$1: training loop $(loop_seconds "$out/train-$name.jsonl") s"
     }
     first=${settings%% *}
-    train_one "$first" || echo "FAILED: train $first"
+    train_one "$first" || failed "train $first"
     model="$work/models/b${first/:/-}"
     # shellcheck disable=SC2086  # SPEED and HOST are lists of options
     "$py" bench/predict_speed.py --model "$model" --device "$dev" \
-        --pipeline-batch 128 ${SPEED:---sentences 0 --cycle 5 --repeats 3} || echo "FAILED: predict_speed"
+        --pipeline-batch 128 ${SPEED:---sentences 0 --cycle 5 --repeats 3} || failed "predict_speed"
     # the Python side alone on that machine's CPU: the ceiling of the rate above
-    "$py" bench/predict_host.py --model .device/student ${HOST:---repeats 3} || echo "FAILED: predict_host"
+    "$py" bench/predict_host.py --model .device/student ${HOST:---repeats 3} || failed "predict_host"
     # the command itself, reading CoNLL and writing JSONL, on test x 5
     for _ in 1 2 3 4 5; do cat .device/conll2003/test.txt; done > "$work/test5.txt"
     TIMEFORMAT="nerkd predict on test x 5, the whole command: %R s"
     for _ in ${COMMAND_RUNS-1 2 3}; do
         time nerkd --quiet predict "$work/test5.txt" --model "$model" --device "$dev" \
-            -o "$work/test5.jsonl" || echo "FAILED: predict command"
+            -o "$work/test5.jsonl" || failed "predict command"
     done
-    for setting in ${settings#"$first"}; do train_one "$setting" || echo "FAILED: train $setting"; done
+    for setting in ${settings#"$first"}; do train_one "$setting" || failed "train $setting"; done
     # a cold start's cost per new batch shape: shipped attention vs cuDNN's, padding to 16
-    "$py" bench/gpu_shapes.py --device "$dev" ${SHAPES:-} || echo "FAILED: gpu_shapes" ;;
+    "$py" bench/gpu_shapes.py --device "$dev" ${SHAPES:-} || failed "gpu_shapes"
+    [ "$failures" = 0 ] || { echo "$failures steps failed"; exit 1; } ;;
 score)
     for pred in "${2:?the folder the files came back to}"/test-b*.jsonl; do
         printf '%s: ' "$(basename "$pred")"

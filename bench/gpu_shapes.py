@@ -35,6 +35,7 @@ def main() -> None:
         print(json.dumps(_measure(args.child, args.sentences, args.cycle, args.model,
                                   args.device)))
         return
+    failures = 0
     for variant in args.variants:
         done = subprocess.run([sys.executable, __file__, "--child", variant,
                                "--sentences", str(args.sentences), "--cycle", str(args.cycle),
@@ -44,6 +45,9 @@ def main() -> None:
         result = done.stdout.strip().splitlines()[-1] if done.returncode == 0 else \
             f"failed: {done.stderr.strip().splitlines()[-1:]}"
         print(f"{variant:>8}: {result}", flush=True)
+        failures += done.returncode != 0
+    if failures:
+        sys.exit(f"{failures} of {len(args.variants)} variants failed")
 
 
 def _measure(variant: str, sentences: int, cycle: int, model: str, device: str) -> dict:

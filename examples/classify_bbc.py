@@ -20,10 +20,11 @@ import argparse
 import json
 import random
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from reproduce import nerkd, run_script
 
 from nerkd.core.formats import read_records, write_records
 from nerkd.core.plots import panel_plot
@@ -122,14 +123,16 @@ def per_class(records: list, k: int, seed: int) -> list:
 
 def make_silver(out: Path, articles: list, args: argparse.Namespace) -> Path:
     silver = out / "silver.jsonl"
-    if not silver.exists():
+    if not silver.exists():  # written only once the teacher answered all it could
         raw = unlabelled(out / "silver-input.jsonl", articles)
+        partial = out / "silver-annotated.jsonl"  # a budget stop (exit 3) leaves part of it
         nerkd("annotate", str(raw), "--task", "classify", "--labels", str(CLASSES),
-              "--call-log", str(out / "calls.sqlite"), "-o", str(silver),
+              "--call-log", str(out / "calls.sqlite"), "-o", str(partial),
               "--report", str(out / "annotate.json"), *args.teacher_arg)
         gold = write(out / "silver-gold.jsonl", articles)
-        quality = nerkd("eval", str(gold), str(silver), "--by-id", capture=True)
+        quality = nerkd("eval", str(gold), str(partial), "--by-id", capture=True)
         (out / "teacher-eval.json").write_text(quality)
+        partial.rename(silver)
     return silver
 
 
@@ -262,11 +265,5 @@ def log(journal: Path, entry: dict) -> None:
           file=sys.stderr)
 
 
-def nerkd(*argv: str, capture: bool = False) -> str:
-    done = subprocess.run(["nerkd", *argv], check=True, text=True,
-                          stdout=subprocess.PIPE if capture else None)
-    return done.stdout or ""
-
-
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -25,6 +25,8 @@ import subprocess
 from collections import defaultdict
 from pathlib import Path
 
+from reproduce import run_script
+
 from nerkd.core.formats import read_records, write_records
 from nerkd.core.plots import panel_plot
 
@@ -176,4 +178,4 @@ def mean(values: list) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

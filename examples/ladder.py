@@ -16,7 +16,7 @@ import shutil
 import statistics
 from pathlib import Path
 
-from reproduce import curves, load_runs, table
+from reproduce import curves, load_runs, run_script, table
 
 from nerkd.core.plots import panel_plot
 
@@ -38,6 +38,9 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     found = {name: Path(args.runs) / folder for name, folder in TEACHERS.items()
              if (Path(args.runs) / folder / "runs.jsonl").exists()}
+    if not found:
+        raise SystemExit(f"ladder.py: no ladder runs under {args.runs} (folders "
+                         f"{', '.join(TEACHERS.values())}, each with runs.jsonl)")
     for folder in found.values():
         (out / folder.name).mkdir(exist_ok=True)
         for kept in KEPT:
@@ -98,4 +101,4 @@ def quality(folder: Path) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

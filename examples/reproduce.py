@@ -26,8 +26,10 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
+from nerkd.core.errors import NerkdError
 from nerkd.core.formats import read_records, write_records
 from nerkd.core.plots import line_plot
 
@@ -131,10 +133,11 @@ def make_silver(args: argparse.Namespace, out: Path) -> Path:
     annotate = ["annotate", "--examples", str(DATA / "conll2003" / "dev.txt"),
                 "--shots", str(args.shots), "--call-log", str(out / "calls.sqlite"),
                 *args.teacher_arg]
+    # Asked on every run until silver.jsonl is written: a run stopped by a budget (exit 3)
+    # leaves part of a file, and the call log makes the rerun pay only for the rest.
     for name, source in (("conll", conll_gold), ("bbc", bbc_text)):
-        if not (out / f"silver-{name}.jsonl").exists():
-            nerkd(*annotate, str(source), "-o", str(out / f"silver-{name}.jsonl"),
-                  "--report", str(out / f"annotate-{name}.json"))
+        nerkd(*annotate, str(source), "-o", str(out / f"silver-{name}.jsonl"),
+              "--report", str(out / f"annotate-{name}.json"))
     # --by-id: sentences the teacher could not answer are left out of its output.
     quality = nerkd("eval", str(conll_gold), str(out / "silver-conll.jsonl"), "--by-id",
                     capture=True)
@@ -170,6 +173,21 @@ def nerkd(*argv: str, capture: bool = False) -> str:
     done = subprocess.run(["nerkd", *argv], check=True, text=True,
                           stdout=subprocess.PIPE if capture else None)
     return done.stdout or ""
+
+
+def run_script(main: Callable[[], None]) -> None:
+    """An example's ``main``, with what stops it said in one line and exit 1: missing
+    shared data, a nerkd error, or a ``nerkd`` step that failed (its message is above)."""
+    name = Path(sys.argv[0]).name
+    try:
+        main()
+    except NerkdError as error:
+        sys.exit(f"{name}: {error}")
+    except OSError as error:  # e.g. the shared data is not beside the clone
+        sys.exit(f"{name}: {error.filename or ''}: {error.strerror or error}")
+    except subprocess.CalledProcessError as error:
+        sys.exit(f"{name}: stopped: '{' '.join(map(str, error.cmd[:2]))} ...' exited "
+                 f"{error.returncode} (its message is above)")
 
 
 def report(out: Path, args: argparse.Namespace) -> None:
@@ -230,4 +248,4 @@ def cell(values: list[float]) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

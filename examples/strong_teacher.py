@@ -19,7 +19,7 @@ import argparse
 import json
 from pathlib import Path
 
-from reproduce import DATA, nerkd, subset
+from reproduce import DATA, nerkd, run_script, subset
 
 from nerkd.core.formats import read_records, write_records
 
@@ -56,4 +56,4 @@ def held_out(train: list, pools: dict[float, int], silver: int) -> set:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)
