@@ -38,6 +38,27 @@ def test_sentence_vectors_are_unit_length_and_equal_for_equal_sentences(teacher_
     assert float(vectors[0] @ vectors[2]) > 0.9999 and float(vectors[0] @ vectors[1]) < 0.9999
 
 
+def test_a_sentence_vector_sums_its_windows_means(teacher_model):
+    import torch
+
+    from nerkd.core.predict import load_tagger
+
+    tagger = load_tagger(str(teacher_model), "cpu", max_length=8)
+    sentences = [["the", "john", "said", "in", "paris"] * 4, ["paris", "is", "far"]]
+    windows = tagger.encode(sentences)
+    assert len(windows) > 3  # the long one is windowed
+    reference = torch.zeros(2, tagger.network.config.hidden_size)
+    with torch.inference_mode():
+        for window in windows:
+            ids = torch.tensor([window.input_ids])
+            out = tagger.network(input_ids=ids, attention_mask=torch.ones_like(ids),
+                                 output_hidden_states=True)
+            reference[window.item] += out.hidden_states[-1][0].mean(0)
+    expected = torch.nn.functional.normalize(reference, dim=-1)
+    assert torch.allclose(tagger.sentence_vectors(sentences), expected, atol=1e-5)
+    assert tagger.sentence_vectors([]).shape == (0, tagger.network.config.hidden_size)
+
+
 @pytest.fixture
 def data(tmp_path):
     seed, dev = pattern_sentences(4, 5), pattern_sentences(6, 6)

@@ -164,14 +164,14 @@ def pooled_vectors(network: Any, rows: Sequence[list[int]], items: Sequence[int]
         inputs = {k: v.to(device) for k, v in inputs.items()}
         hidden = network(**inputs, output_hidden_states=True).hidden_states[-1]
         mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        return ((hidden * mask).sum(1) / mask.sum(1)).float().cpu()
+        return ((hidden * mask).sum(1) / mask.sum(1)).float()  # stays on the device
 
     total = torch.zeros(count, network.config.hidden_size)
     network.eval()
     batches = length_batches([len(row) for row in rows], batch_size)
-    for batch, means in zip(batches, forward_each(batches, mean_hidden, device)):
-        for i, vector in zip(batch, means):
-            total[items[i]] += vector
+    if batches:  # one copy back after the last batch, not a wait per batch
+        means = torch.cat(forward_each(batches, mean_hidden, device)).cpu()
+        total.index_add_(0, torch.tensor([items[i] for batch in batches for i in batch]), means)
     return torch.nn.functional.normalize(total, dim=-1)
 
 
