@@ -98,16 +98,19 @@ def test_transient_faults_are_retried(tmp_path):
     assert time.perf_counter() - started >= 0.2  # Retry-After was honoured
 
 
-def test_a_long_retry_after_is_said_not_waited_in_silence(tmp_path, monkeypatch):
+def test_a_long_retry_after_is_said_not_waited_in_silence(nerkd, tmp_path, monkeypatch):
     monkeypatch.setattr("nerkd.core.calls.LONG_WAIT", 0.5)
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(TEXTS) + "\n")
     faults = [Fault("429", match="EU", retry_after=0.6),
               Fault("429", match="Mary", retry_after=0.1)]  # short: not worth a line
     with FakeOpenAI(faults=faults) as server:
-        annotator = _annotator(server, tmp_path / "log.sqlite", concurrency=1)
-        with pytest.warns(UserWarning) as said:
-            assert len(list(annotator.run(_records()))) == 4
-    assert [str(w.message) for w in said] == [
-        "the teacher asked to wait 1 s before a retry (rate limited (429)); waiting"]
+        result = nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
+                       "--concurrency", "1")
+    assert result.exit_code == 0, result.stderr
+    said = [line for line in result.stderr.splitlines() if "asked to wait" in line]
+    assert said == ["nerkd: warning: the teacher asked to wait 1 s before a retry (rate "
+                    "limited (429)); waiting"]
 
 
 def test_garbage_for_one_item_is_reported_and_the_rest_proceed(tmp_path):

@@ -111,5 +111,5 @@ def test_labels_may_not_leave_out_a_class_of_the_data(nerkd, tmp_path, tiny_bert
     result = _evolve(nerkd, data, tiny_bert, "--labels", "sport", "--base-url",
                      "http://127.0.0.1:9/v1", "--model", "m")
     assert result.exit_code == 1
-    assert "--labels leaves out business, which the seed, dev or test data hold" in result.stderr
+    assert "--labels leave out business, which the seed, dev or test data hold" in result.stderr
     assert not (data / "run").exists()

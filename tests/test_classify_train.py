@@ -50,6 +50,9 @@ def test_classes_do_not_depend_on_how_texts_are_batched(trained, monkeypatch):
     assert by_default == load_classifier(str(folder / "model"), "cpu").classify(texts)
     assert set(by_default) == {"business", "sport"}
     assert load_classifier(str(folder / "model"), "cpu").classify([]) == []
+    fast = load_classifier(str(folder / "model"), "cpu", precision="bfloat16")
+    assert fast.precision == "bfloat16"
+    assert sum(a == b for a, b in zip(fast.classify(texts), by_default)) >= 0.9 * len(texts)
 
 
 def test_predict_then_eval(nerkd, trained, tmp_path):

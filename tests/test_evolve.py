@@ -320,3 +320,19 @@ def test_a_copy_with_a_word_changed_is_a_duplicate():
     assert _near_duplicate(_words("the  NEWSPAPER said Weizman met Arafat in the village of "
                                   "Caesarea on Monday"), seen)
     assert not _near_duplicate(_words("Weizman met Arafat in Caesarea"), seen)
+
+
+def test_labels_must_hold_every_type_of_the_data(nerkd, data, tiny_bert):
+    """Types are compared as --labels reads them (upper case); without --labels, the message
+    names the default set in use."""
+    (data / "seed.conll").write_text("John B-person\nleft O\nParis B-DATE\n")
+    dead = FakeOpenAI().start()
+    dead.stop()
+    default = _evolve(nerkd, dead, data, tiny_bert, rounds=1)
+    assert default.exit_code == 1
+    assert ("the labels in use (PER, ORG, LOC, MISC) leave out DATE, person, which the seed"
+            in default.stderr)
+    given = _evolve(nerkd, dead, data, tiny_bert, "--labels", "person,date,per,org,loc",
+                    "--retries", "0", rounds=1)
+    assert "leave out" not in given.stderr  # past the check: the dead server stops it
+    assert given.stderr.startswith("nerkd: error: cannot reach the teacher")

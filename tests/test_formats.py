@@ -176,7 +176,7 @@ def test_records_without_tokens_left_out_of_conll_are_said(tmp_path):
     from nerkd.core.records import make_record
 
     out = tmp_path / "out.conll"
-    with pytest.warns(UserWarning, match="1 records without tokens are not in .*out.conll"):
+    with pytest.warns(UserWarning, match="1 record without tokens is not in .*out.conll"):
         write_records([make_record([], id="e"), make_record(["a"], id="a")], out, "conll")
 
 

@@ -156,7 +156,23 @@ def test_bfloat16_on_a_cpu_runs_the_passes_in_bfloat16(teacher_model, recwarn):
     assert forward_each([0, 1], product, cpu, "bfloat16") == [torch.bfloat16] * 2
     sentences = [r.tokens for r in pattern_sentences(40, 7)]
     exact = load_tagger(str(teacher_model), "cpu").tag(sentences)
-    fast = load_tagger(str(teacher_model), "cpu", precision="bfloat16").tag(sentences)
+    tagger = load_tagger(str(teacher_model), "cpu", precision="bfloat16")
+    seen = []
+
+    class Spy:  # the network, noting the dtype each pass is cast to
+        def __init__(self, network):
+            self.network, self.config = network, network.config
+
+        def eval(self):
+            self.network.eval()
+
+        def __call__(self, *args, **kwargs):
+            seen.append(torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu"))
+            return self.network(*args, **kwargs)
+
+    tagger.network = Spy(tagger.network)
+    fast = tagger.tag(sentences)
+    assert seen and set(seen) == {torch.bfloat16}
     same = sum(a == b for x, y in zip(exact, fast) for a, b in zip(x, y))
     assert same >= 0.97 * sum(map(len, exact))  # bfloat16 keeps 8 bits: a few ties may move
 

@@ -387,7 +387,8 @@ def test_forward_passes_on_cuda_avoid_cudnn_attention():
     before = torch.backends.cuda.cudnn_sdp_enabled()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # autocast on a machine without CUDA says so
-        with forward_mode(torch.device("cuda")):
+        # float32: asking the card whether it computes bfloat16 needs a card
+        with forward_mode(torch.device("cuda"), "float32"):
             assert not torch.backends.cuda.cudnn_sdp_enabled()
             assert torch.backends.cuda.flash_sdp_enabled()
             assert torch.backends.cuda.mem_efficient_sdp_enabled()
@@ -416,9 +417,22 @@ def test_torchrun_trains_on_two_cpu_ranks(tiny_bert, tmp_path):
     assert (tmp_path / "model" / "model.safetensors").is_file()
 
 
-def test_torchrun_refuses_one_named_card_for_every_rank(monkeypatch):
+def test_torchrun_backend_follows_the_device_asked_for(monkeypatch):
+    """On a machine with GPUs, a job asked to train on the CPU joins over gloo (NCCL moves
+    only CUDA tensors); one named card for every rank is refused."""
+    import torch
+    import torch.distributed as dist
+
     from nerkd.core.train import _Distributed
 
+    backends = []
     monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # the machine: a GPU box
+    monkeypatch.setattr(dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(dist, "init_process_group", backends.append)
+    monkeypatch.setattr(dist, "get_rank", lambda: 0)
+    for wanted in ("cpu", "auto", "cuda"):
+        _Distributed.from_env(wanted)
+    assert backends == ["gloo", "nccl", "nccl"]
     with pytest.raises(NerkdError, match="--device cuda:1: under torchrun each rank takes"):
         _Distributed.from_env("cuda:1")

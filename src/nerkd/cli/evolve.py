@@ -92,11 +92,12 @@ def evolve(
     candidates = list(read_records(pool, text_unit=kind.text_unit)) if pool is not None else []
     dev_records = list(read_records(dev))
     test_records = list(read_records(test)) if test else []
-    left_out = kind.labels_in([*seeds, *dev_records, *test_records]) - set(label_set)
+    left_out = kind.left_out([*seeds, *dev_records, *test_records], label_set)
     if left_out:
-        raise fail(f"--labels leaves out {', '.join(sorted(left_out))}, which the seed, dev or "
+        in_use = "--labels" if labels else f"the labels in use ({', '.join(label_set)})"
+        raise fail(f"{in_use} leave out {', '.join(sorted(left_out))}, which the seed, dev or "
                    "test data hold: the student would be scored on them while the teacher's "
-                   "samples of them are refused; add them to --labels")
+                   "samples of them are refused; give every one in --labels")
     config = TrainConfig(model=resolve_model(student), epochs=epochs, lr=lr,
                          batch_size=batch_size, seed=seed, device=device,
                          max_length=max_length, labels=list(label_set), task=kind.name)

@@ -38,7 +38,7 @@ def predict(
     max_length: Annotated[int | None, typer.Option("--max-length", min=MIN_MAX_LENGTH, help="Subwords per window (default: the window the model was trained with; 256 for a model from elsewhere).")] = None,
     device: DeviceOpt = "auto",
     runtime: Annotated[Literal["torch", "onnx"], typer.Option("--runtime", help="onnx: an int8 ONNX Runtime graph on the CPU, exported into MODEL/onnx/ on first use (needs nerkd[onnx]; tags may differ from torch's on a few tokens).")] = "torch",
-    precision: Annotated[Literal["auto", "float32", "bfloat16"], typer.Option("--precision", help="auto: bfloat16 on a GPU, float32 on a CPU. bfloat16 on a CPU with AMX (recent Xeons) tags about 1.8x faster (tags may differ on a few tokens); elsewhere it is slower.")] = "auto",
+    precision: Annotated[Literal["auto", "float32", "bfloat16"], typer.Option("--precision", help="auto: bfloat16 on a GPU that computes it natively (Ampere and later), else float32. bfloat16 on a CPU with AMX (recent Xeons) tags about 1.8x faster (tags may differ on a few tokens); without bfloat16 matmuls it is slower.")] = "auto",
 ) -> None:
     """Tag records with entities: tags and character-offset spans, in input order. With a
     text classifier (a sequence-classification model), give each record its class (label).
@@ -46,27 +46,31 @@ def predict(
     Example: nerkd predict news.txt --model model > tagged.jsonl; on CPUs, --runtime onnx
     is faster (int8).
     """
+    from nerkd.core.errors import NerkdError
     from nerkd.core.formats import output_format, read_records, write_records
     from nerkd.core.io import check_output
+    from nerkd.core.predict import check_runtime
     from nerkd.core.student import head_of, resolve_model
 
-    if runtime == "onnx" and precision != "auto":
-        raise typer.BadParameter(f"--precision {precision} is for --runtime torch: "
-                                 "--runtime onnx runs its own int8 graph")
+    try:
+        check_runtime(runtime, precision)
+    except NerkdError as clash:  # two options that do not go together: exit 2
+        raise typer.BadParameter(clash.message) from None
     check_output(output)
     notice_stdin(input)
     model = resolve_model(model)  # a missing one fails before stdin is waited on
     unit = "line" if head_of(model) == "sequence" else "sentence"  # a document per line
     records = nonempty(read_records(input, from_format, text_unit=unit), input, "predict")
     fmt = output_format(output, to_format)
-    settings = (device, batch_size, max_length, runtime, precision)
+    settings = {"device": device, "batch_size": batch_size, "max_length": max_length,
+                "runtime": runtime, "precision": precision}
     records = _predicted(records, model, settings, fmt)
     with progress() as bar:  # moves as core hands over each tagged chunk (2048 records)
         task = bar.add_task("tagging", total=None)
         write_records(_counted(records, bar, task), output, fmt, scheme)
 
 
-def _predicted(records: Iterable[Record], model: str, settings: tuple[Any, ...],
+def _predicted(records: Iterable[Record], model: str, settings: dict[str, Any],
                fmt: str) -> Iterator[Record]:
     """Records tagged by a token classifier, or classified by a text classifier (refused
     before it loads when the output is CoNLL or text, which hold no classes); ``settings``:
@@ -79,11 +83,11 @@ def _predicted(records: Iterable[Record], model: str, settings: tuple[Any, ...],
                        "write JSONL (-o FILE.jsonl or --to jsonl)")
         from nerkd.core.tasks.classify import load_classifier, predict_labels
 
-        classifier = load_classifier(model, *settings)
+        classifier = load_classifier(model, **settings)
         return predict_labels(records, classifier, name=model)
     from nerkd.core.predict import load_tagger, predict
 
-    return predict(records, load_tagger(model, *settings), name=model)
+    return predict(records, load_tagger(model, **settings), name=model)
 
 
 def _counted(records: Iterable[Record], bar: Progress, task: TaskID) -> Iterator[Record]:

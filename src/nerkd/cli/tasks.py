@@ -5,7 +5,7 @@ task's name, so a third task is one more kit here, beside its core in ``core.tas
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,9 +39,14 @@ class NerKit:
 
         return read_labels(spec)
 
-    def labels_in(self, records: Sequence[Record]) -> set[str]:
-        """The entity types the records' tags hold."""
-        return {tag[2:] for r in records for tag in r.tags or [] if tag != "O"}
+    def left_out(self, records: Sequence[Record], labels: Iterable[str]) -> set[str]:
+        """Entity types the records hold that ``labels`` lacks (types are read in upper
+        case, as --labels gives them)."""
+        from nerkd.core.tasks.ner import entity_types
+
+        known = {label.upper() for label in labels}
+        held = set().union(*(entity_types(r.tags or []) for r in records))
+        return {t for t in held if t.upper() not in known}
 
     def check_prompt_options(self, cot: bool, prompt: str | None) -> None:
         """Refuse prompt options this task has no use for (before any file is read)."""
@@ -110,9 +115,9 @@ class ClassifyKit:
                        "'name: definition' lines")
         return dict.fromkeys(classes, "")
 
-    def labels_in(self, records: Sequence[Record]) -> set[str]:
-        """The classes the records hold."""
-        return {r.label for r in records if r.label is not None}
+    def left_out(self, records: Sequence[Record], labels: Iterable[str]) -> set[str]:
+        """Classes the records hold that ``labels`` lacks."""
+        return {r.label for r in records if r.label is not None} - set(labels)
 
     def check_prompt_options(self, cot: bool, prompt: str | None) -> None:
         if cot or prompt:

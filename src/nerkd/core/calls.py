@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nerkd.core.calllog import CallLog, call_key
+from nerkd.core.errors import NerkdWarning
 from nerkd.core.teachers import Completion, Refused, Retryable, Teacher, TeacherError
 
 LONG_WAIT = 30.0  # seconds of Retry-After that are said on stderr
@@ -155,7 +156,7 @@ class Caller:
                 delay = self._delay(failures, error.retry_after)
                 if delay >= LONG_WAIT:  # else a run the server paused looks hung
                     warnings.warn(f"the teacher asked to wait {delay:.0f} s before a retry "
-                                  f"({error.reason}); waiting", stacklevel=1)
+                                  f"({error.reason}); waiting", NerkdWarning, stacklevel=1)
                 await asyncio.sleep(delay)
 
     async def _attempt(self, messages: list[dict[str, str]],

@@ -47,8 +47,8 @@ def _refuse_a_round_of_nothing(number: int, rejected: dict[str, int]) -> None:
         raise NerkdError(
             f"round {number}: none of the teacher's answers could be read "
             f"({rejected.get('unreadable answer', 0)} unreadable), so nothing was added and the "
-            "round is not finished; a rerun reads the same answers from the call log: another "
-            "teacher or model, or --call-log NEW.sqlite, asks afresh")
+            "round is not finished; a rerun reads the same answers from the call log: "
+            "--call-log NEW.sqlite asks afresh (another teacher or model needs a new -o)")
 
 
 def claim_run_dir(run_dir: Path, settings: dict[str, Any]) -> None:

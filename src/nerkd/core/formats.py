@@ -49,9 +49,8 @@ def sniff(lines: list[str]) -> Format:
     if not content:
         return "text"
     rows = [line.split() for line in content if not line.startswith(DOCSTART)]
-    # CoNLL rows: one width throughout (text lines vary), the last column a tag
-    conll = (bool(rows) and len({len(row) for row in rows}) == 1 and len(rows[0]) >= 2
-             and all(TAG_RE.match(row[-1]) for row in rows))
+    # CoNLL: every row ends in a tag (a row of the wrong width is the reader's to name)
+    conll = bool(rows) and all(len(row) >= 2 and TAG_RE.match(row[-1]) for row in rows)
     if content[0].lstrip().startswith("{") and not (conll and not _json_object(content[0])):
         return "jsonl"  # a CoNLL file may open with a "{" token
     return "conll" if conll else "text"
@@ -248,9 +247,10 @@ def write_records(
             stream.write(block)
             count += 1
     if empty:
-        warnings.warn(f"{empty} records without tokens are not in {name} (CoNLL "
-                      "has no empty sentence), so it pairs with its input by id, not by place",
-                      NerkdWarning, stacklevel=2)
+        records_are = "1 record without tokens is" if empty == 1 else (
+            f"{empty} records without tokens are")
+        warnings.warn(f"{records_are} not in {name} (CoNLL has no empty sentence), so it "
+                      "pairs with its input by id, not by place", NerkdWarning, stacklevel=2)
     return count
 
 

@@ -198,6 +198,15 @@ def load_prediction_tokenizer(path: str) -> Any:
     return file_tokenizer(path) or load_tokenizer(path)
 
 
+def check_runtime(runtime: str, precision: str) -> None:
+    """--precision chooses how PyTorch computes; the ONNX graph is int8 whatever it says."""
+    from nerkd.core.errors import NerkdError
+
+    if runtime == "onnx" and precision != "auto":
+        raise NerkdError(f"--precision {precision} is for --runtime torch: --runtime onnx "
+                         "runs its own int8 graph")
+
+
 def load_network(path: str, device: str, runtime: str, head: str,
                  precision: str = "auto") -> tuple[Any, list[str], Any]:
     """A trained network where it runs, its labels, and that device: PyTorch on ``device``
@@ -219,6 +228,7 @@ def load_network(path: str, device: str, runtime: str, head: str,
     )
 
     check_head(path, head)
+    check_runtime(runtime, precision)
     if runtime != "onnx":
         target = pick_device(device)
         if autocast_dtype(target, precision) and target.type == "cpu" and not has_bfloat16():
@@ -232,9 +242,6 @@ def load_network(path: str, device: str, runtime: str, head: str,
         return network.to(target), labels, target
     if device.startswith("cuda"):
         raise NerkdError("--runtime onnx runs on the CPU: drop --device or use --device cpu")
-    if precision != "auto":
-        raise NerkdError(f"--precision {precision} is for --runtime torch: --runtime onnx "
-                         "runs its own int8 graph")
     from types import SimpleNamespace
 
     from nerkd.core.onnx_runtime import OnnxNetwork, int8_graph

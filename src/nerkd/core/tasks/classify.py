@@ -61,7 +61,7 @@ def read_classes(spec: str) -> dict[str, str]:
             if classes.get(name.strip(), about.strip()) != about.strip():
                 raise NerkdError(f"class {name.strip()!r} is defined twice", spec)
             classes[name.strip()] = about.strip()
-    elif path.suffix.lower() in FILE_SUFFIXES or path.is_dir():
+    elif spec.strip() and (path.suffix.lower() in FILE_SUFFIXES or path.is_dir()):
         raise NerkdError(f"--labels {spec}: no such file (class names are given as "
                          "sport,tech or in a file)")
     else:

@@ -49,7 +49,8 @@ class EntityReading:
         return silver
 
 
-def _types(tags: Sequence[str]) -> set[str]:
+def entity_types(tags: Sequence[str]) -> set[str]:
+    """The types of entity tags (``B-PER``, ``I-PER`` -> ``PER``)."""
     return {tag[2:] for tag in tags if tag != "O"}
 
 
@@ -72,8 +73,8 @@ class NerTraining:
         labels = label_list([*tagged, [f"B-{t}" for t in given or []]])
         if dev is not None:
             require_labels(dev, "--dev", self.name)
-        refuse_unseen_in_dev(dev or [], _types(labels), lambda r: _types(r.tags or []),
-                             "entity types")
+        refuse_unseen_in_dev(dev or [], entity_types(labels),
+                             lambda r: entity_types(r.tags or []), "entity types")
         return labels
 
     def rows(self, records: Sequence[Record], tokenizer: Any, labels: list[str],
