@@ -187,3 +187,9 @@ def test_a_corrupt_gzip_is_a_located_read_error(tmp_path):
     path = tmp_path / "bad.jsonl.gz"
     path.write_bytes(bytes(data))
     assert _error(path).startswith(f"{path}: read failed: ")
+
+
+def test_a_ragged_conll_txt_is_read_as_conll_and_its_bad_row_named(tmp_path):
+    path = tmp_path / "ragged.txt"
+    path.write_text("John NNP B-PER\nlives VBZ O\nin IN O\nNew York NNP B-LOC\n")
+    assert _error(path).startswith(f"{path}:4: expected 3 columns like the first token line")
