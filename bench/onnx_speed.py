@@ -1,4 +1,5 @@
-"""predict on the CPU: the PyTorch path vs `--runtime onnx` (int8) of the same model, with
+"""predict on the CPU: the PyTorch path vs `--runtime onnx` (int8) of the same model, and
+vs `--precision bfloat16` where the CPU has bfloat16 matmuls (AMX, AVX-512 BF16), with
 spaCy en_core_web_sm's nlp.pipe as the yardstick practitioners compare against.
 
     python bench/onnx_speed.py --model DIR [--sentences 2000] [--repeats 3]
@@ -21,6 +22,7 @@ import torch
 from common import conll, tag_cold, untrained_model
 from predict_speed import _labels
 
+from nerkd.core.cpu_features import has_bfloat16
 from nerkd.core.evaluate import evaluate
 from nerkd.core.predict import load_tagger
 
@@ -35,6 +37,8 @@ def main() -> None:
     records = [r for r in conll("test", args.sentences) if r.tokens]
     model = args.model or str(untrained_model(Path(tempfile.mkdtemp()), _labels()))
     taggers = {"torch": load_tagger(model, "cpu"), "onnx": load_tagger(model, runtime="onnx")}
+    if has_bfloat16():
+        taggers["torch bf16"] = load_tagger(model, "cpu", precision="bfloat16")
     words = [r.tokens for r in records]
     runs = {name: (lambda t=tagger: tag_cold(t, words)) for name, tagger in taggers.items()}
     nlp = _spacy(args.spacy)
@@ -46,12 +50,14 @@ def main() -> None:
     print(f"sentences: {n}, threads: {torch.get_num_threads()}, repeats: {args.repeats} "
           "(interleaved, medians)")
     for name, value in seconds.items():
-        print(f"{name:>9}: {n / value:8.1f} sentences/s")
+        print(f"{name:>10}: {n / value:8.1f} sentences/s")
     print(f"onnx int8 vs torch: {seconds['torch'] / seconds['onnx']:.2f}x")
+    if "torch bf16" in seconds:
+        print(f"torch bfloat16 vs float32: {seconds['torch'] / seconds['torch bf16']:.2f}x")
     if args.model:
         for name, tagger in taggers.items():
             report = evaluate([r.tags for r in records], tagger.tag(words))
-            print(f"{name:>9}: test micro-F1 {report['micro']['f1']:.4f}")
+            print(f"{name:>10}: test micro-F1 {report['micro']['f1']:.4f}")
 
 
 def interleaved(runs: dict, repeats: int) -> dict[str, float]:
