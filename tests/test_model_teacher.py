@@ -184,3 +184,16 @@ def test_a_text_classifier_is_no_entity_teacher(nerkd, text_classifier, data):
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.startswith(f"nerkd: error: {folder / 'model'}: its label ")
     assert result.stderr.endswith("is it a text classifier? (use it with --task classify)\n")
+
+
+@pytest.mark.parametrize("teacher", ["hf", "embed"])
+def test_a_model_teacher_runs_on_the_device_asked_for(nerkd, teacher_model, tiny_bert, data,
+                                                      teacher):
+    """--device reaches the model: a card this machine lacks is named, not ignored."""
+    _, raw = data
+    model = teacher_model if teacher == "hf" else tiny_bert
+    task = ["--task", "classify", "--labels", "a,b"] if teacher == "embed" else []
+    result = nerkd("annotate", raw, "--teacher", teacher, "--model", model, *task,
+                   "--device", "cuda:3")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("nerkd: error: --device cuda:3: ")

@@ -16,6 +16,7 @@ from nerkd.cli.common import (
     OutputOpt,
     SeedOpt,
     ToOpt,
+    check_device,
     fail,
     flag,
     info,
@@ -61,6 +62,7 @@ def annotate(
     call_log: teaching.CallLogOpt = None,
     report: Annotated[str | None, typer.Option("--report", help="Write the run summary as JSON.")] = None,
     seed: SeedOpt = 0,
+    device: Annotated[str, typer.Option("--device", callback=check_device, help="Where a model teacher (hf, embed) runs: auto, cpu, cuda or cuda:N.")] = "auto",
 ) -> None:
     """Label entities (or, with --task classify, a class per text) with a teacher; write silver
     records in input order.
@@ -93,7 +95,7 @@ def annotate(
     records = _read_input(input, from_format, kind.text_unit) if input != "-" else None
     if backend in teaching.MODEL_BACKENDS:
         labeller = kind.model_labeller(backend, model, label_names, mapping, CallLog(call_log),
-                                       keep_gold)
+                                       keep_gold, device)
         silver = labeller.run(records or _read_input(input, from_format, kind.text_unit))
         _write(silver, output, output_format(output, to_format), labeller.stats.as_json,
                report, min_annotated, kind.counted)

@@ -122,7 +122,7 @@ def evolve(
         from nerkd.core.evolve_select import Selector
 
         labeller = _labeller(kind, backend, model, base_url, timeout, label_set,
-                             teaching.label_map(label_map), log, seeds, calls)
+                             teaching.label_map(label_map), log, seeds, calls, device)
         source: Any = Selector(candidates, labeller, options, held_out)
     else:
         source = _writer(evolve_task, backend, model, base_url, timeout, log, calls, options,
@@ -168,14 +168,14 @@ def _writer(task: Any, backend: str, model: str | None, base_url: str | None,
 
 def _labeller(kind: Any, backend: str, model: str | None, base_url: str | None,
               timeout: float, labels: dict[str, str], label_map: dict[str, str], log: Any,
-              seeds: list[Any], calls: dict[str, Any]) -> Any:
-    """The teacher that labels picked records: a trained model, or an LLM prompted with
-    three of the seed records as examples."""
+              seeds: list[Any], calls: dict[str, Any], device: str) -> Any:
+    """The teacher that labels picked records: a trained model (on the student's device), or
+    an LLM prompted with three of the seed records as examples."""
     from nerkd.core.annotate import AnnotateOptions, Annotator
     from nerkd.core.teachers import make_teacher
 
     if backend in teaching.MODEL_BACKENDS:
-        return kind.model_labeller(backend, model, labels, label_map, log)
+        return kind.model_labeller(backend, model, labels, label_map, log, device=device)
     asking = kind.labelling(labels, seeds, 3, calls["seed"], label_map)
     options = AnnotateOptions(label_map=label_map, **calls, **asking.options)
     return Annotator(make_teacher(backend, model, base_url, timeout, calls["seed"]),

@@ -64,10 +64,11 @@ class NerKit:
                                        examples=examples))
 
     def model_labeller(self, backend: str, model: str | None, labels: dict[str, str],
-                       label_map: dict[str, str], log: Any, keep_gold: bool = False) -> Any:
+                       label_map: dict[str, str], log: Any, keep_gold: bool = False,
+                       device: str = "auto") -> Any:
         from nerkd.core.model_teacher import load_model_teacher
 
-        return load_model_teacher(backend, model, labels, label_map, log, keep_gold)
+        return load_model_teacher(backend, model, labels, label_map, log, keep_gold, device)
 
     def evolve_task(self, labels: dict[str, str], seeds: Sequence[Record]) -> Any:
         from nerkd.core.evolve_task import NerTask
@@ -142,18 +143,20 @@ class ClassifyKit:
                          {"max_chars": 10**9, "max_answer_tokens": 48})
 
     def model_labeller(self, backend: str, model: str | None, labels: dict[str, str],
-                       label_map: dict[str, str], log: Any, keep_gold: bool = False) -> Any:
-        """A text classifier (hf) or a sentence-embedding model reading zero-shot (embed)."""
+                       label_map: dict[str, str], log: Any, keep_gold: bool = False,
+                       device: str = "auto") -> Any:
+        """A text classifier (hf) or a sentence-embedding model reading zero-shot (embed),
+        on ``device``."""
         from nerkd.core.student import resolve_model
         from nerkd.core.tasks import class_teachers
 
         if backend == "hf":
             if model is None:
                 raise fail("--teacher hf needs --model DIR (a text classification model)")
-            labeller = class_teachers.classifier_labeller(model)
+            labeller = class_teachers.classifier_labeller(model, device)
         else:
             model = resolve_model(model)
-            labeller = class_teachers.embedding_labeller(model, labels)
+            labeller = class_teachers.embedding_labeller(model, labels, device)
         return class_teachers.ClassModelTeacher(labeller, backend, model, list(labels),
                                                 label_map, keep_gold)
 

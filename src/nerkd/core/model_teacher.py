@@ -177,9 +177,10 @@ def spacy_labeller(nlp: Any) -> Labeller:
 
 def load_model_teacher(backend: str, model: str | None, labels: Collection[str],
                        label_map: Mapping[str, str], log: CallLog | None = None,
-                       keep_gold: bool = False) -> ModelTeacher:
-    """``--teacher hf`` (a token-classification model directory) or ``spacy`` (an installed
-    pipeline, its OntoNotes types mapped to CoNLL's unless ``labels`` names them)."""
+                       keep_gold: bool = False, device: str = "auto") -> ModelTeacher:
+    """``--teacher hf`` (a token-classification model directory, run on ``device``) or
+    ``spacy`` (an installed pipeline, its OntoNotes types mapped to CoNLL's unless ``labels``
+    names them)."""
     if model is None:
         what = ("DIR (a token-classification model)" if backend == "hf"
                 else "NAME (a spaCy pipeline)")
@@ -187,7 +188,7 @@ def load_model_teacher(backend: str, model: str | None, labels: Collection[str],
     if backend == "hf":
         from nerkd.core.predict import load_tagger
 
-        tagger = load_tagger(model)
+        tagger = load_tagger(model, device)
         return ModelTeacher(tagger_labeller(tagger), backend, model, labels, label_map,
                             keep_gold, log, model_fingerprint(Path(model)))
     nlp = _load_spacy(model)

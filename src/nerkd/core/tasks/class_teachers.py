@@ -78,17 +78,18 @@ class ClassModelTeacher:
         return silver
 
 
-def classifier_labeller(model: str) -> ClassLabeller:
+def classifier_labeller(model: str, device: str = "auto") -> ClassLabeller:
     """A trained sequence-classification model directory names the classes."""
     from nerkd.core.tasks.classify import load_classifier
 
-    return load_classifier(model, max_length=READ_SUBWORDS).classify
+    return load_classifier(model, device, max_length=READ_SUBWORDS).classify
 
 
-def embedding_labeller(model: str, classes: Mapping[str, str]) -> ClassLabeller:
+def embedding_labeller(model: str, classes: Mapping[str, str],
+                       device: str = "auto") -> ClassLabeller:
     """Zero-shot: each text takes the class whose ``name: definition`` reads closest (cosine of
     mean-pooled, unit-length vectors of an embedding model such as all-MiniLM-L6-v2)."""
-    embed = _embedder(model)
+    embed = _embedder(model, device)
     names = list(classes)
     anchors = embed([f"{name}: {about}" if about else name for name, about in classes.items()])
 
@@ -99,14 +100,14 @@ def embedding_labeller(model: str, classes: Mapping[str, str]) -> ClassLabeller:
     return label
 
 
-def _embedder(model: str) -> Callable[[Sequence[str]], Any]:
+def _embedder(model: str, device_name: str) -> Callable[[Sequence[str]], Any]:
     import torch
 
     from nerkd.core.encoding import collate, length_batches
     from nerkd.core.student import load_encoder, load_tokenizer, pick_device, resolve_model
 
     path = resolve_model(model)
-    device = pick_device("auto")
+    device = pick_device(device_name)
     network = load_encoder(path).to(device).eval()
     tokenizer = load_tokenizer(path)
 
