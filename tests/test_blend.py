@@ -135,6 +135,7 @@ def test_take_rounds_half_up_and_clamps():
     assert [take(f, 3) for f in (0.0, 0.1, 1 / 6, 0.5, 0.83, 1.0)] == [0, 0, 1, 2, 2, 3]
     assert take(0.25, 10) == 3  # 2.5 rounds up, not to even
     assert take(1.0, 0) == 0
+    assert take(1 - 5 / 6, 3) == 1  # 0.16666666666666663 x 3 is a half, not just under one
 
 
 @pytest.mark.parametrize(("name", "options"), [
@@ -192,13 +193,16 @@ def test_output_records_are_copies_with_epoch_and_source():
 
 # --- filters ---------------------------------------------------------------------------------
 
-def test_silver_sentences_in_gold_are_dropped_after_whitespace_normalisation():
+def test_silver_sentences_in_gold_are_dropped_whitespace_aside():
+    """CoNLL gold reads "Paris ." where the raw text a teacher saw said "Paris."."""
     gold, silver = pools(3, 4)
     copy = make_record(["g1", "visited", "Paris"], ["O", "O", "O"], text="g1  visited\tParis",
                        id="dup", source="silver")
-    plan, stats = blend_plan(gold, [*silver, copy], make_schedule("concat"), 1)
-    assert stats.duplicates == 1 and stats.silver == 4
-    assert "dup" not in {r.id for r in plan}
+    raw = make_record(["g2", "visited", "Paris"], ["O", "O", "O"], text="g2 visitedParis",
+                      id="raw", source="silver")
+    plan, stats = blend_plan(gold, [*silver, copy, raw], make_schedule("concat"), 1)
+    assert stats.duplicates == 2 and stats.silver == 4
+    assert not {"dup", "raw"} & {r.id for r in plan}
 
 
 def test_unlabelled_records_are_skipped_and_counted():
@@ -221,6 +225,20 @@ def test_record_confidence_is_the_lowest_span_confidence():
     assert record_confidence(confident(0, 0.9, 0.6)) == 0.6
     assert record_confidence(confident(1)) == 1.0
     assert record_confidence(make_record(["a"], ["O"])) == 1.0
+    for bad in (-1.0, 5, "0.2", True):
+        with pytest.raises(NerkdError, match=r"record c3: confidence .* is not a number from 0"):
+            record_confidence(confident(3, 0.9, bad))
+
+
+def test_a_bad_confidence_is_named_with_its_file_and_line(nerkd, tmp_path):
+    silver = tmp_path / "silver.jsonl"
+    good = confident(0, 0.9).to_json()
+    bad = {**confident(1).to_json(), "meta": {"confidence": -1.0}}
+    silver.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    result = nerkd("blend", "--silver", silver, "--schedule", "silver", "--epochs", "1",
+                   "--weight-by-confidence")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"nerkd: error: {silver}:2: record c1: confidence -1.0 ")
 
 
 def test_min_confidence_drops_records_and_weights_follow_confidence():
@@ -244,12 +262,14 @@ def test_a_documents_vote_share_is_its_confidence():
         return record_from_json({"id": f"d{i}", "text": f"text {i}", "label": "sport",
                                  "source": "silver", "meta": meta})
 
-    silver = [document(0, 0.2), document(1, 0.6), document(2, None), document(3, True)]
+    silver = [document(0, 0.2), document(1, 0.6), document(2, None)]
     plan, stats = blend_plan([], silver, make_schedule("silver"), 1, min_confidence=0.5,
                              weight_by_confidence=True)
     records = {r.id: r for r in plan}
-    assert stats.low_confidence == 1 and set(records) == {"d1", "d2", "d3"}
-    assert records["d1"].extra["weight"] == 0.6 and "weight" not in records["d3"].extra
+    assert stats.low_confidence == 1 and set(records) == {"d1", "d2"}
+    assert records["d1"].extra["weight"] == 0.6 and "weight" not in records["d2"].extra
+    with pytest.raises(NerkdError, match="confidence True is not a number"):  # not "none"
+        record_confidence(document(3, True))
 
 
 def test_weights_are_absent_without_the_option():

@@ -182,6 +182,15 @@ def test_plan_with_a_missing_epoch_is_an_error(tiny_bert, tmp_path):
         _run(records, tmp_path, model=str(tiny_bert), epochs=None)
 
 
+def test_a_plan_that_weighs_nothing_is_an_error(tiny_bert, tmp_path):
+    records = _sentences(4)
+    for record in records:
+        record.extra.update(epoch=0, weight=0)
+    with pytest.raises(NerkdError, match="every record of the plan weighs 0"):
+        _run(records, tmp_path, model=str(tiny_bert), epochs=None)
+    assert not (tmp_path / "model").exists()
+
+
 def test_dev_labels_unseen_in_training_are_an_error(tiny_bert, tmp_path):
     dev = [make_record(["the", "acme"], ["O", "B-ORG"])]
     with pytest.raises(NerkdError, match="dev entity types unseen in training: ORG "):

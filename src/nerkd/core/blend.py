@@ -259,10 +259,16 @@ class BlendStats:
 
 def record_confidence(record: Record) -> float:
     """The lowest ``confidence`` among the record's spans and its ``meta`` (a document's
-    class); 1.0 when none carries one (gold, a single-vote teacher, no entities)."""
+    class); 1.0 when none carries one (gold, a single-vote teacher, no entities). A
+    confidence that is not a number from 0 to 1 is an error (as a weight it would make a
+    plan train refuses, or count a record it should drop)."""
     found = [span.get("confidence") for span in record.spans or []]
     found.append(record.meta.get("confidence"))
-    return min((float(v) for v in found if _is_number(v)), default=1.0)
+    for value in found:
+        if value is not None and not (_is_number(value) and 0 <= value <= 1):
+            raise NerkdError(f"record {record.id}: confidence {value!r} is not a number "
+                             "from 0 to 1", line=record.line)
+    return min((float(v) for v in found if v is not None), default=1.0)
 
 
 def _is_number(value: object) -> bool:
@@ -270,12 +276,14 @@ def _is_number(value: object) -> bool:
 
 
 def normalise_text(text: str) -> str:
-    return " ".join(text.split())
+    """Text without its whitespace: CoNLL gold reads "lamb ." where raw text said "lamb."."""
+    return "".join(text.split())
 
 
 def take(fraction: float, size: int) -> int:
     """How many of ``size`` records a fraction selects: round half up, at most ``size``."""
-    return min(size, max(0, math.floor(fraction * size + 0.5)))
+    # rounded first: 1 - 5/6 is 0.16666666666666663, and half of a pool of 3 must round up
+    return min(size, max(0, math.floor(round(fraction * size, 9) + 0.5)))
 
 
 def read_pools(gold: str | None, silver: str | None) -> tuple[list[Record], list[Record]]:
@@ -290,6 +298,11 @@ def read_pools(gold: str | None, silver: str | None) -> tuple[list[Record], list
     pools = (list(read_records(gold)) if gold is not None else [],
              list(read_records(silver)) if silver is not None else [])
     one_task([*pools[0], *pools[1]])
+    for record in pools[1]:  # a bad confidence is named now, where its file is known
+        try:
+            record_confidence(record)
+        except NerkdError as error:
+            raise error.located(display_name(silver)) from None  # type: ignore[arg-type]
     return pools
 
 
@@ -304,7 +317,7 @@ def blend_plan(
 ) -> tuple[Iterator[Record], BlendStats]:
     """A plan (records tagged ``epoch``, epoch by epoch, lazily) and its statistics.
 
-    Silver records whose whitespace-normalised text is also in gold are dropped; so are silver
+    Silver records whose text is also in gold, whitespace aside, are dropped; so are silver
     records whose confidence (:func:`record_confidence`) is under ``min_confidence``: a whole
     record, because dropping one span would teach its tokens as O. ``weight_by_confidence``
     weights silver records by that confidence; gold weighs 1. Any ``epoch`` or ``weight`` the

@@ -27,7 +27,8 @@ def epochs_of_plan(records: Sequence[Record], epochs: int | None) -> list[list[R
     for record in records:
         epoch = record.extra.get("epoch")
         if not isinstance(epoch, int) or epoch < 0:
-            raise NerkdError(f"plan record {record.id}: 'epoch' must be an integer >= 0")
+            raise NerkdError(f"plan record {record.id}: 'epoch' must be an integer >= 0",
+                             line=record.line)
         by_epoch.setdefault(epoch, []).append(record)
     total = max(by_epoch) + 1
     if epochs is not None and epochs != total:
@@ -35,6 +36,8 @@ def epochs_of_plan(records: Sequence[Record], epochs: int | None) -> list[list[R
     missing = [e for e in range(total) if e not in by_epoch]
     if missing:
         raise NerkdError(f"the plan has no records for epoch {', '.join(map(str, missing))}")
+    if all(record_weight(r) == 0 for r in records):
+        raise NerkdError("every record of the plan weighs 0: training would learn nothing")
     return [by_epoch[e] for e in range(total)]
 
 
