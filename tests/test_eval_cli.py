@@ -60,6 +60,13 @@ def test_matches_seqeval_on_perturbed_dev(nerkd, conll_dir, tmp_path):
     # the written file is read back with the I- repair; seqeval's default mode reads the same
     assert json.loads(result.stdout)["micro"]["f1"] == pytest.approx(
         f1_score([r.tags for r in gold], pred_tags), abs=1e-12)
+    # strict scores the tags as written: an I- that opens an entity is no entity
+    from seqeval.scheme import IOB2
+
+    strict = nerkd("eval", conll_dir / "dev.txt", pred, "--mode", "strict")
+    expected = f1_score([r.tags for r in gold], pred_tags, mode="strict", scheme=IOB2)
+    assert json.loads(strict.stdout)["micro"]["f1"] == pytest.approx(expected, abs=1e-12)
+    assert abs(expected - json.loads(result.stdout)["micro"]["f1"]) > 0.05  # not the same
 
 
 def test_misaligned_files_name_the_first_differing_sentence_and_its_line(nerkd, tmp_path):

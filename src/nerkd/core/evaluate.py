@@ -205,8 +205,13 @@ def evaluate_records(
     if by_id:
         pred_records, unpredicted = _paired_by_id(gold_records, pred_records, names)
     _check_aligned(gold_records, pred_records, names)
+
+    def tags(record: Record) -> list[str]:  # strict: as written, before any repair
+        kept = record.written_tags if mode == "strict" else None
+        return kept or record.tags or []
+
     report = evaluate(
-        [r.tags or [] for r in gold_records], [r.tags or [] for r in pred_records], mode=mode,
+        [tags(r) for r in gold_records], [tags(r) for r in pred_records], mode=mode,
         tokens=[r.tokens for r in gold_records], ids=[r.id for r in gold_records],
         max_examples=max_examples,
     )

@@ -46,6 +46,9 @@ class Record:
     extra: dict[str, Any] = field(default_factory=dict)
     # Where a reader found it (its first line), so later checks can name the line; never written.
     line: int | None = field(default=None, compare=False, repr=False)
+    # IOB tags as given, where reading them as IOB2 repaired them (an I- that opens an
+    # entity): what ``eval --mode strict`` scores; never written.
+    written_tags: list[str] | None = field(default=None, compare=False, repr=False)
 
     @property
     def labelled(self) -> bool:
@@ -59,10 +62,12 @@ class Record:
     def with_tags(self, tags: Sequence[str] | None) -> Record:
         """A copy carrying ``tags`` (any scheme; stored as IOB2) and matching spans."""
         copy = Record(**{**self.__dict__, "meta": dict(self.meta), "extra": dict(self.extra)})
-        copy.tags, copy.spans = None, None
+        copy.tags, copy.spans, copy.written_tags = None, None, None
         if tags is not None:
             copy.tags = to_iob2(tags)
             copy.spans = char_spans(self.text, self.offsets, iob2_spans(copy.tags))
+            if list(tags) != copy.tags and all(t[:2] in ("B-", "I-") or t == "O" for t in tags):
+                copy.written_tags = list(tags)
         return copy
 
     def silver(self, tags: Sequence[str] | None = None, label: str | None = None) -> Record:
