@@ -129,7 +129,8 @@ def test_by_id_pairs_sentences_and_counts_missing_ones_as_empty(nerkd, tmp_path)
     stray = [make_record(["Oslo"], ["B-LOC"], id="zzz")]
     write_records(stray, str(tmp_path / "stray.jsonl"), "jsonl")
     bad = nerkd("eval", tmp_path / "gold.jsonl", tmp_path / "stray.jsonl", "--by-id")
-    assert bad.exit_code == 1 and "id zzz is not in" in bad.stderr
+    assert bad.exit_code == 1
+    assert f"{tmp_path / 'stray.jsonl'}:1: --by-id: id zzz is not in" in bad.stderr
     write_records([gold[0], gold[1], gold[0]], str(tmp_path / "twice.jsonl"), "jsonl")
     for args in (["gold.jsonl", "twice.jsonl"], ["twice.jsonl", "gold.jsonl"]):
         twice = nerkd("eval", *[tmp_path / a for a in args], "--by-id")

@@ -78,6 +78,8 @@ def test_a_plan_trains_each_epoch_on_exactly_its_records(tiny_bert, tmp_path):
     steps = [e for e in events if isinstance(e, Step)]
     assert [sum(1 for s in steps if s.epoch == e) for e in (0, 1)] == [math.ceil(20 / 8), 2]
     assert [e.sentences for e in events if isinstance(e, EpochEnd)] == [20, 10]
+    windowed = _run(records, tmp_path / "w", model=str(tiny_bert), epochs=None, max_length=8)
+    assert [e.sentences for e in windowed if isinstance(e, EpochEnd)] == [20, 10]  # not windows
     schedule = json.loads((tmp_path / "model" / "nerkd.json").read_text())["schedule"]
     assert schedule == [{"epoch": 0, "records": 20}, {"epoch": 1, "records": 10}]
 
@@ -422,7 +424,7 @@ def test_torchrun_trains_on_two_cpu_ranks(tiny_bert, tmp_path):
         capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout)  # one report: rank 1 prints nothing
-    assert summary["epochs"][0]["sentences"] == 32  # this rank's half of 64
+    assert summary["epochs"][0]["sentences"] == 64  # both ranks' shares
     assert (tmp_path / "model" / "model.safetensors").is_file()
 
 

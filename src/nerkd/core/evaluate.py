@@ -232,7 +232,8 @@ def _paired_by_id(gold: list[Record], pred: list[Record],
     found = index_by_id(pred, names[1])
     stray = sorted(set(found) - {r.id for r in gold})
     if stray:
-        raise NerkdError(f"--by-id: id {stray[0]} is not in {names[0]}", names[1])
+        raise NerkdError(f"--by-id: id {stray[0]} is not in {names[0]}", names[1],
+                         found[stray[0]].line)
     paired = [found.get(g.id) or g.with_tags(["O"] * len(g.tokens)) for g in gold]
     return paired, len(gold) - len(found)
 

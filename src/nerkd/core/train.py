@@ -188,7 +188,9 @@ def _train(records: Sequence[Record], config: TrainConfig, task: Any, output: Pa
     for epoch in range(state.next_epoch, len(per_epoch)):
         yield from _epoch(model, per_epoch[epoch], epoch, optimizer, scheduler, total, state,
                           device, config, task)
-        end = state.finish_epoch(epoch, network, score(), per_epoch[epoch], distributed)
+        trained = sum(r.carries(task.name) for r in epochs[epoch])  # sentences, not windows
+        end = state.finish_epoch(epoch, network, score(), per_epoch[epoch], distributed,
+                                 trained)
         yield end
         state.save(network, optimizer, scheduler, distributed)
         if state.should_stop(config.patience):
@@ -286,7 +288,7 @@ def _epoch(model: Any, batches: list[list[tuple]], epoch: int, optimizer: Any, s
             raise state.non_finite(epoch, value, norm_value, scheduler.get_last_lr()[0])
         optimizer.step()
         scheduler.step()
-        state.record_step(value, len(batch))
+        state.record_step(value)
         yield Step(epoch, state.step, total, value, scheduler.get_last_lr()[0])
     state.stop_clock()
 
@@ -317,7 +319,7 @@ class _RunState:
         self.next_epoch, self.step, self.history = 0, 0, []
         self.best_f1, self.best_epoch, self.best_weights = -1.0, -1, None
         self.steps: list[Any] = []  # [batch size, lr]: a resume goes on with them
-        self._loss_sum, self._sentences, self._started, self._seconds = 0.0, 0, 0.0, 0.0
+        self._loss_sum, self._started, self._seconds = 0.0, 0.0, 0.0
 
     @classmethod
     def start(cls, work: Path, resume: bool, network: Any, optimizer: Any,
@@ -333,20 +335,20 @@ class _RunState:
         return state
 
     def begin_epoch(self) -> None:
-        self._loss_sum, self._sentences, self._started = 0.0, 0, time.perf_counter()
+        self._loss_sum, self._started = 0.0, time.perf_counter()
 
     def stop_clock(self) -> None:
         """The epoch's training steps are done: its seconds leave out the dev scoring."""
         self._seconds = time.perf_counter() - self._started
 
-    def record_step(self, loss: float, rows: int) -> None:
+    def record_step(self, loss: float) -> None:
         self.step += 1
         self._loss_sum += loss
-        self._sentences += rows
 
     def finish_epoch(self, epoch: int, network: Any, report: dict[str, Any] | None,
-                     batches: list, distributed: _Distributed) -> EpochEnd:
-        """Close the epoch with its dev ``report`` (None without dev): keep the best weights."""
+                     batches: list, distributed: _Distributed, sentences: int) -> EpochEnd:
+        """Close the epoch with its dev ``report`` (None without dev): keep the best weights.
+        ``sentences``: the labelled records it trained on (documents, for classification)."""
         seconds = self._seconds
         f1 = report["micro"]["f1"] if report else float(epoch)  # no dev: the last epoch wins
         f1 = distributed.agree(f1)  # ranks must agree on the best epoch and on stopping
@@ -355,8 +357,8 @@ class _RunState:
             self.best_f1, self.best_epoch = f1, epoch
             self.best_weights = {k: v.detach().cpu().clone()
                                  for k, v in network.state_dict().items()}
-        end = EpochEnd(epoch, self._loss_sum / max(len(batches), 1), self._sentences, seconds,
-                       report, best)
+        end = EpochEnd(epoch, self._loss_sum / max(len(batches), 1), sentences, seconds, report,
+                       best)
         self.history.append({k: v for k, v in asdict(end).items() if k != "dev"}
                             | {"dev": _summary(report)})
         self.next_epoch = epoch + 1

@@ -215,7 +215,8 @@ def evaluate_label_records(gold: Iterable[Record], pred: Iterable[Record], *,
         found = index_by_id(pred_records, names[1])
         stray = sorted(set(found) - {r.id for r in gold_records}, key=str)
         if stray:
-            raise NerkdError(f"--by-id: id {stray[0]} is not in {names[0]}", names[1])
+            raise NerkdError(f"--by-id: id {stray[0]} is not in {names[0]}", names[1],
+                         found[stray[0]].line)
         predicted = [found[g.id].label if g.id in found else None for g in gold_records]
     else:
         _check_aligned(gold_records, pred_records, names)
