@@ -476,3 +476,17 @@ def test_blend_on_a_conll_slice(conll_dir, tmp_path):
         sources = Counter(r.source for r in group)
         assert sources["silver"] == take(s, stats.silver) and sources["gold"] == take(g, 300)
     assert all(r.tags and len(r.tags) == len(r.tokens) for r in records)
+
+
+def test_options_a_schedule_does_not_read_are_said(nerkd, inputs, tmp_path):
+    gold, silver = inputs
+    result = nerkd("blend", "--gold", gold, "--silver", silver, "--schedule", "sigmoid",
+                   "--epochs", "4", "--switch", "2", "--steepness", "5")
+    assert result.exit_code == 0, result.stderr
+    assert "nerkd: warning: --switch does nothing with --schedule sigmoid" in result.stderr
+    assert "--steepness does nothing" not in result.stderr
+    table = tmp_path / "table.jsonl"
+    table.write_text('{"epoch": 0, "silver": 1, "gold": 0}\n')
+    misused = nerkd("blend", "--gold", gold, "--silver", silver, "--schedule", "linear",
+                    "--epochs", "2", "--custom", table)
+    assert misused.exit_code == 2 and "only it takes one" in misused.stderr

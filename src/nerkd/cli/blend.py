@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from nerkd.cli.common import OutputOpt, SeedOpt, finite, flag, info, notice_stdin
+from nerkd.cli.common import OutputOpt, SeedOpt, finite, flag, info, notice_stdin, warn
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -91,6 +91,16 @@ def blend(
         check_output(path)
     for path in (gold, silver):
         notice_stdin(path or "")
+    given = {"--switch": switch is not None, "--variant": variant != "silver-then-mix",
+             "--steepness": steepness != 10.0, "--centre": centre != 0.5, "--power": power != 1.0,
+             "--gold-fraction": gold_fraction != "complement", "--custom": custom is not None}
+    unused = [name for name, set_ in given.items()
+              if set_ and name not in core.SCHEDULE_OPTIONS[schedule]]
+    if "--custom" in unused or (schedule == "custom" and custom is None):  # exit 2
+        raise typer.BadParameter("--schedule custom needs a table file (--custom), and only it "
+                                 "takes one")
+    for name in unused:
+        warn(f"{name} does nothing with --schedule {schedule}")
     table = core.read_schedule_table(custom) if custom else None
     plan_schedule = core.make_schedule(
         schedule, switch=switch, variant=variant, steepness=steepness, centre=centre,

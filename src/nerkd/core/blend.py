@@ -42,6 +42,14 @@ SCHEDULES = (
 # pre-training and then refining the model with a combination of distilled and original
 # human-annotated data"; v4 "a simple mix of training first with distilled data followed by
 # original data" (which alone would make it the same as ``sequential``).
+# The options each schedule reads (the others do nothing with it).
+SCHEDULE_OPTIONS = {
+    "gold": (), "silver": (), "concat": (), "sequential": ("--switch",),
+    "simple-mix": ("--switch", "--variant"),
+    "sigmoid": ("--steepness", "--centre", "--gold-fraction"),
+    "power-decay": ("--power", "--gold-fraction"), "linear": ("--gold-fraction",),
+    "custom": ("--custom",),
+}
 VARIANTS = ("silver-then-mix", "silver-then-gold")
 GOLD_FRACTIONS = ("complement", "constant")  # g(e) = 1 - s(e), or g(e) = 1
 PLAN_KEYS = ("epoch", "weight")
