@@ -490,3 +490,11 @@ def test_options_a_schedule_does_not_read_are_said(nerkd, inputs, tmp_path):
     misused = nerkd("blend", "--gold", gold, "--silver", silver, "--schedule", "linear",
                     "--epochs", "2", "--custom", table)
     assert misused.exit_code == 2 and "only it takes one" in misused.stderr
+
+
+def test_a_plan_is_not_written_as_conll(nerkd, inputs, tmp_path):
+    gold, silver = inputs
+    result = nerkd("blend", "--gold", gold, "--silver", silver, "--epochs", "2",
+                   "-o", tmp_path / "plan.conll")
+    assert result.exit_code == 2 and "a plan is JSONL" in result.stderr
+    assert not (tmp_path / "plan.conll").exists()

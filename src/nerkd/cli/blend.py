@@ -84,11 +84,16 @@ def blend(
     Example: nerkd blend --gold gold.conll --silver silver.jsonl --schedule sigmoid --epochs 6 -o plan.jsonl
     """
     from nerkd.core import blend as core
-    from nerkd.core.formats import write_records
+    from nerkd.core.formats import output_format, write_records
     from nerkd.core.io import check_output
 
     for path in (output, plot or "-"):
         check_output(path)
+    writes_plan = output != "-" or not (show or plot)  # stdout holds the table or the plan
+    if writes_plan and output_format(output, None) != "jsonl":
+        shown = output if output != "-" else "stdout"
+        raise typer.BadParameter(f"{shown}: a plan is JSONL (its records carry an epoch and a "
+                                 "weight, which CoNLL cannot hold): write it to a .jsonl file")
     for path in (gold, silver):
         notice_stdin(path or "")
     given = {"--switch": switch is not None, "--variant": variant != "silver-then-mix",
@@ -120,7 +125,7 @@ def blend(
         Console(highlight=False).print(epoch_table(stats))
     if plot:
         core.plot_schedule(stats, plot)
-    if output != "-" or not (show or plot):  # stdout holds one thing: the table or the plan
+    if writes_plan:
         write_records(plan, output, "jsonl")
     info(stats.summary())
 
