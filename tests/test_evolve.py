@@ -320,6 +320,17 @@ def test_a_copy_with_a_word_changed_is_a_duplicate():
     assert _near_duplicate(_words("the  NEWSPAPER said Weizman met Arafat in the village of "
                                   "Caesarea on Monday"), seen)
     assert not _near_duplicate(_words("Weizman met Arafat in Caesarea"), seen)
+    # a CoNLL dev sentence written back with ordinary punctuation is still that sentence
+    dev = [_words("Essex , however , look certain to regain their top spot after Nasser "
+                  "Hussain and Peter Such gave them a firm grip on their match against "
+                  "Yorkshire .")]
+    assert _near_duplicate(_words("Essex, however, look certain to regain their top spot after "
+                                  "Nasser Hussain and Peter Such gave them a firm grip on their "
+                                  "match against Yorkshire."), dev)
+    assert _near_duplicate(_words("CRICKET - LEICESTERSHIRE TAKE OVER AT TOP AFTER INNINGS "
+                                  "VICTORY."),
+                           [_words("CRICKET - LEICESTERSHIRE TAKE OVER AT TOP AFTER INNINGS "
+                                   "VICTORY .")])
 
 
 def test_labels_must_hold_every_type_of_the_data(nerkd, data, tiny_bert):

@@ -123,7 +123,12 @@ class Writer:
 
 
 def _words(text: str) -> frozenset[str]:
-    return frozenset(text.lower().split())
+    """The words of a sentence as the tokenizer cuts them, in lower case: "Essex, however"
+    from a teacher is the CoNLL sentence "Essex , however" (split on spaces, "essex," was
+    another word, and dev sentences passed as new samples)."""
+    from nerkd.core.tokenize import tokenize
+
+    return frozenset(token.text.lower() for token in tokenize(text))
 
 
 def _near_duplicate(words: frozenset[str], seen: Sequence[frozenset[str]]) -> bool:
