@@ -252,6 +252,28 @@ def test_samples_are_validated_one_by_one():
     assert task.samples("I cannot help with that.") == ([], {"unreadable answer": 1})
 
 
+def test_written_samples_follow_the_label_map():
+    """--label-map reaches what the teacher writes, and wins over the built-in aliases."""
+    answer = json.dumps({"samples": [
+        {"text": "Kim visited Seoul.", "entities": [{"text": "Kim", "label": "HUMAN"},
+                                                     {"text": "Seoul", "label": "PERSON"}]}]})
+    plain, rejected = NerTask(CONLL_LABELS).samples(answer)
+    assert plain == [] and rejected == {"label out of schema": 1}
+    mapped, _ = NerTask(CONLL_LABELS, label_map={"HUMAN": "PER", "PERSON": "MISC"}).samples(
+        answer)
+    assert mapped[0].tags == ["B-PER", "O", "B-MISC", "O"]
+
+
+def test_written_documents_follow_the_label_map():
+    from nerkd.core.tasks.classify_evolve import ClassTask
+
+    answer = json.dumps({"samples": [{"text": "United won the cup.", "label": "Football"}]})
+    task = ClassTask({"sport": "", "business": ""}, label_map={"football": "sport"})
+    records, _ = task.samples(answer)
+    assert [r.label for r in records] == ["sport"]
+    assert ClassTask({"sport": "", "business": ""}).samples(answer)[0] == []
+
+
 def test_an_unreachable_teacher_is_one_line_and_leaves_no_next_pool(nerkd, data, tiny_bert):
     dead = FakeOpenAI().start()
     dead.stop()  # a port nobody listens on

@@ -115,7 +115,7 @@ def evolve(
                             control=control, seed=seed)
     held_out = [*dev_records, *test_records,
                 *(r for path in exclude or [] for r in read_records(path))]
-    evolve_task = kind.evolve_task(label_set, seeds)
+    evolve_task = kind.evolve_task(label_set, seeds, teaching.label_map(label_map))
     calls = dict(concurrency=concurrency, retries=retries, max_tokens=max_tokens,
                  max_cost=max_cost, price_in=price_in, price_out=price_out, seed=seed)
     if pool is not None:

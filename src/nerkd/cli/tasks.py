@@ -70,10 +70,11 @@ class NerKit:
 
         return load_model_teacher(backend, model, labels, label_map, log, keep_gold, device)
 
-    def evolve_task(self, labels: dict[str, str], seeds: Sequence[Record]) -> Any:
+    def evolve_task(self, labels: dict[str, str], seeds: Sequence[Record],
+                    label_map: dict[str, str]) -> Any:
         from nerkd.core.evolve_task import NerTask
 
-        return NerTask(labels, [r for r in seeds if r.spans])
+        return NerTask(labels, [r for r in seeds if r.spans], label_map)
 
     def evaluate(self, gold: Sequence[Record], pred: Any, names: tuple[str, str], by_id: bool,
                  mode: str, max_examples: int) -> dict[str, Any]:
@@ -160,10 +161,11 @@ class ClassifyKit:
         return class_teachers.ClassModelTeacher(labeller, backend, model, list(labels),
                                                 label_map, keep_gold)
 
-    def evolve_task(self, labels: dict[str, str], seeds: Sequence[Record]) -> Any:
+    def evolve_task(self, labels: dict[str, str], seeds: Sequence[Record],
+                    label_map: dict[str, str]) -> Any:
         from nerkd.core.tasks.classify_evolve import ClassTask
 
-        return ClassTask(labels, seeds)
+        return ClassTask(labels, seeds, label_map)
 
     def evaluate(self, gold: Sequence[Record], pred: Any, names: tuple[str, str], by_id: bool,
                  mode: str, max_examples: int) -> dict[str, Any]:

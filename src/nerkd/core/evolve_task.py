@@ -100,9 +100,11 @@ class NerTask:
     name = "ner"
     score_name = "micro-F1"
 
-    def __init__(self, labels: Mapping[str, str], examples: Sequence[Record] = ()) -> None:
+    def __init__(self, labels: Mapping[str, str], examples: Sequence[Record] = (),
+                 label_map: Mapping[str, str] | None = None) -> None:
         self.labels = dict(labels)
         self.examples = list(examples)[:2]  # the answer's shape, shown in every writing prompt
+        self.label_map = dict(label_map or {})  # the teacher's types into the labels
 
     def show(self, record: Record, predicted: Record) -> str:
         """A sample as the teacher sees it: text, correct entities, the student's entities."""
@@ -161,7 +163,7 @@ class NerTask:
             return None, "no entities"
         tokens = tokenize(text)
         offsets = [(t.start, t.end) for t in tokens]
-        alignment = align_entities(pairs, text, offsets, list(self.labels))
+        alignment = align_entities(pairs, text, offsets, list(self.labels), self.label_map)
         dropped = sorted(k for k in alignment.counts if k.startswith("dropped_"))
         if dropped:  # one bad entity and the sample's labels cannot be trusted
             return None, _REASONS.get(dropped[0], dropped[0])

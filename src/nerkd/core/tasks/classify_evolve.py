@@ -69,9 +69,11 @@ class ClassTask:
     name = "classify"
     score_name = "accuracy"  # one class per text: micro F1 is accuracy
 
-    def __init__(self, labels: Mapping[str, str], examples: Sequence[Record] = ()) -> None:
+    def __init__(self, labels: Mapping[str, str], examples: Sequence[Record] = (),
+                 label_map: Mapping[str, str] | None = None) -> None:
         self.labels = dict(labels)
         self.by_case = {name.casefold(): name for name in self.labels}
+        self.label_map = {k.casefold(): v for k, v in (label_map or {}).items()}
         self.examples = [r for r in examples if r.label is not None][:2]
 
     def show(self, record: Record, predicted: Record) -> str:
@@ -122,7 +124,8 @@ class ClassTask:
         text, problem = sample_text(item, MAX_SAMPLE_CHARS)
         if text is None:
             return None, problem
-        label = self.by_case.get(str(item.get("label", "")).strip().casefold())
+        said = str(item.get("label", "")).strip()
+        label = self.by_case.get(self.label_map.get(said.casefold(), said).casefold())
         if label is None:
             return None, "label out of schema"
         try:
