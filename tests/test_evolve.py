@@ -369,3 +369,14 @@ def test_labels_must_hold_every_type_of_the_data(nerkd, data, tiny_bert):
                     "--retries", "0", rounds=1)
     assert "leave out" not in given.stderr  # past the check: the dead server stops it
     assert given.stderr.startswith("nerkd: error: cannot reach the teacher")
+
+
+def test_a_run_whose_rounds_added_nothing_fails(nerkd, data, tiny_bert):
+    with FakeOpenAI(answer=answer_from({"describe the student's weaknesses": ANALYSIS},
+                                       default=json.dumps({"samples": []}))) as server:
+        result = _evolve(nerkd, server, data, tiny_bert, rounds=2)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "nerkd: error: no round added a sample (rejected: none offered): the student learned "
+        "nothing from the teacher")
+    assert [m["round"] for m in _metrics(data / "run")] == [0, 1, 2]  # the rounds are kept

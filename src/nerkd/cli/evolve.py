@@ -3,6 +3,7 @@ data aimed at them."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated, Any, Literal
 
 import typer
@@ -128,9 +129,11 @@ def evolve(
         source = _writer(evolve_task, backend, model, base_url, timeout, log, calls, options,
                          Path(output), held_out)
     evolver = Evolver(evolve_task, source, config, options, output, dev_records, test_records)
-    last = None
+    last, asked = None, []
     for metrics in evolver.run(seeds):
         last = metrics
+        if metrics.round < rounds and metrics.pool_left != 0:  # a round the teacher taught
+            asked.append(metrics)
         tested = (f", test {kind.score} {metrics.test_f1:.4f}" if metrics.test_f1 is not None
                   else "")
         info(f"round {metrics.round}: dev {kind.score} {metrics.dev_f1:.4f}{tested}, "
@@ -151,6 +154,12 @@ def evolve(
         raise typer.Exit(teaching.EXIT_BUDGET)
     if last is None:
         info("nothing to do: every round is finished")
+    elif asked and not any(m.accepted for m in asked):  # a run that taught nothing failed
+        rejected = Counter[str]()
+        for metrics in asked:
+            rejected.update(metrics.rejected)
+        raise fail(f"no round added a sample (rejected: {dict(rejected) or 'none offered'}): "
+                   "the student learned nothing from the teacher")
 
 
 def _writer(task: Any, backend: str, model: str | None, base_url: str | None,
