@@ -331,6 +331,11 @@ def test_bad_arguments_are_one_line_errors(nerkd, data, tiny_bert):
         assert "no tagged records (the first student is trained on them)" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
     assert not (data / "run").exists()
+    with FakeOpenAI(answer=_answers()) as server:
+        nowhere = _evolve(nerkd, server, data, tiny_bert, output="/proc/nerkd-run")
+    assert nowhere.exit_code == 1
+    assert nowhere.stderr == ("nerkd: error: cannot write /proc/nerkd-run: No such file or "
+                              "directory\n")
 
 
 def test_a_copy_with_a_word_changed_is_a_duplicate():

@@ -70,7 +70,10 @@ def claim_run_dir(run_dir: Path, settings: dict[str, Any]) -> None:
             not run_dir.is_dir() or any(run_dir.iterdir())):
         raise NerkdError(f"exists and is not an evolve run directory (no {RUN_FILE}); "
                          "nerkd writes no run into it", str(run_dir))
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise NerkdError(f"cannot write {run_dir}: {error.strerror}") from None
     with open_output(record) as handle:
         handle.write(json.dumps(settings, indent=2) + "\n")
 
