@@ -198,11 +198,13 @@ def test_silver_sentences_in_gold_are_dropped_whitespace_aside():
     gold, silver = pools(3, 4)
     copy = make_record(["g1", "visited", "Paris"], ["O", "O", "O"], text="g1  visited\tParis",
                        id="dup", source="silver")
-    raw = make_record(["g2", "visited", "Paris"], ["O", "O", "O"], text="g2 visitedParis",
-                      id="raw", source="silver")
-    plan, stats = blend_plan(gold, [*silver, copy, raw], make_schedule("concat"), 1)
-    assert stats.duplicates == 2 and stats.silver == 4
-    assert not {"dup", "raw"} & {r.id for r in plan}
+    raw = make_record(["g2", "visited", "Paris"], ["O", "O", "O"], text="g2 visited Paris",
+                      offsets=[(0, 2), (3, 10), (11, 16)], id="raw", source="silver")
+    other = make_record(["g2visited", "Paris"], ["O", "O"], id="other", source="silver")
+    plan, stats = blend_plan(gold, [*silver, copy, raw, other], make_schedule("concat"), 1)
+    assert stats.duplicates == 2 and stats.silver == 5
+    ids = {r.id for r in plan}
+    assert not {"dup", "raw"} & ids and "other" in ids  # "the rapist" is not "therapist"
 
 
 def test_unlabelled_records_are_skipped_and_counted():
@@ -239,6 +241,8 @@ def test_a_bad_confidence_is_named_with_its_file_and_line(nerkd, tmp_path):
                    "--weight-by-confidence")
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.startswith(f"nerkd: error: {silver}:2: record c1: confidence -1.0 ")
+    unused = nerkd("blend", "--silver", silver, "--schedule", "silver", "--epochs", "1")
+    assert unused.exit_code == 0, unused.stderr  # read only when an option uses it
 
 
 def test_min_confidence_drops_records_and_weights_follow_confidence():

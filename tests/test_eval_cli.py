@@ -69,6 +69,15 @@ def test_matches_seqeval_on_perturbed_dev(nerkd, conll_dir, tmp_path):
     assert abs(expected - json.loads(result.stdout)["micro"]["f1"]) > 0.05  # not the same
 
 
+def test_strict_warns_of_gold_that_opens_entities_with_i(nerkd, tmp_path):
+    iob1 = tmp_path / "iob1.conll"
+    iob1.write_text("John I-PER\nSmith I-PER\nin O\nParis I-LOC\n")
+    result = nerkd("eval", iob1, iob1, "--mode", "strict")
+    assert result.exit_code == 0
+    assert f"{iob1}: 1 sentences open an entity with I- (IOB1?)" in result.stderr
+    assert "IOB1" not in nerkd("eval", iob1, iob1).stderr
+
+
 def test_misaligned_files_name_the_first_differing_sentence_and_its_line(nerkd, tmp_path):
     gold, pred = tmp_path / "gold.conll", tmp_path / "pred.jsonl"
     gold.write_text("-DOCSTART- O\n\na O\nb O\n\nc O\nd O\n\ne O\n")

@@ -385,3 +385,6 @@ def test_a_run_whose_rounds_added_nothing_fails(nerkd, data, tiny_bert):
         "nerkd: error: no round added a sample (rejected: none offered): the student learned "
         "nothing from the teacher")
     assert [m["round"] for m in _metrics(data / "run")] == [0, 1, 2]  # the rounds are kept
+    with FakeOpenAI(answer=_answers()) as server:
+        again = _evolve(nerkd, server, data, tiny_bert, rounds=2)  # nothing left to do
+    assert again.exit_code == 1 and "no round added a sample" in again.stderr

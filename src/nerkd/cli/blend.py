@@ -116,7 +116,8 @@ def blend(
     if switch is not None and epochs is not None and switch > epochs:  # options that clash: 2
         raise typer.BadParameter(f"--switch {switch} is beyond --epochs {epochs}")
     plan, stats = core.blend_plan(
-        *core.read_pools(gold, silver), plan_schedule, epochs, seed, min_confidence,
+        *core.read_pools(gold, silver, min_confidence is not None or weight_by_confidence),
+        plan_schedule, epochs, seed, min_confidence,
         weight_by_confidence,
     )
     if show:

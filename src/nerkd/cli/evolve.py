@@ -129,11 +129,9 @@ def evolve(
         source = _writer(evolve_task, backend, model, base_url, timeout, log, calls, options,
                          Path(output), held_out)
     evolver = Evolver(evolve_task, source, config, options, output, dev_records, test_records)
-    last, asked = None, []
+    last = None
     for metrics in evolver.run(seeds):
         last = metrics
-        if metrics.round < rounds and metrics.pool_left != 0:  # a round the teacher taught
-            asked.append(metrics)
         tested = (f", test {kind.score} {metrics.test_f1:.4f}" if metrics.test_f1 is not None
                   else "")
         info(f"round {metrics.round}: dev {kind.score} {metrics.dev_f1:.4f}{tested}, "
@@ -154,10 +152,12 @@ def evolve(
         raise typer.Exit(teaching.EXIT_BUDGET)
     if last is None:
         info("nothing to do: every round is finished")
-    elif asked and not any(m.accepted for m in asked):  # a run that taught nothing failed
+    # the rounds the teacher taught, resumed ones included: none added a sample, nothing learned
+    taught = [m for m in finished if m["round"] < rounds and m.get("pool_left") != 0]
+    if taught and not any(m.get("accepted") for m in taught):
         rejected = Counter[str]()
-        for metrics in asked:
-            rejected.update(metrics.rejected)
+        for metrics in taught:
+            rejected.update(metrics.get("rejected") or {})
         raise fail(f"no round added a sample (rejected: {dict(rejected) or 'none offered'}): "
                    "the student learned nothing from the teacher")
 

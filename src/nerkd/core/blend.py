@@ -283,9 +283,10 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def normalise_text(text: str) -> str:
-    """Text without its whitespace: CoNLL gold reads "lamb ." where raw text said "lamb."."""
-    return "".join(text.split())
+def sentence_key(record: Record) -> str:
+    """A record's words as tokenized: CoNLL gold reads "lamb ." where raw text said "lamb.",
+    and both are the tokens ``lamb`` ``.``."""
+    return " ".join(record.tokens) if record.tokens else " ".join(record.text.split())
 
 
 def take(fraction: float, size: int) -> int:
@@ -294,8 +295,10 @@ def take(fraction: float, size: int) -> int:
     return min(size, max(0, math.floor(round(fraction * size, 9) + 0.5)))
 
 
-def read_pools(gold: str | None, silver: str | None) -> tuple[list[Record], list[Record]]:
-    """Read the gold and silver files (either may be None, one may be ``-``) into memory."""
+def read_pools(gold: str | None, silver: str | None,
+               confidences: bool = False) -> tuple[list[Record], list[Record]]:
+    """Read the gold and silver files (either may be None, one may be ``-``) into memory;
+    ``confidences``: the silver's are used, so each must be a number from 0 to 1."""
     from nerkd.core.formats import read_records
     from nerkd.core.tasks import one_task
 
@@ -306,7 +309,7 @@ def read_pools(gold: str | None, silver: str | None) -> tuple[list[Record], list
     pools = (list(read_records(gold)) if gold is not None else [],
              list(read_records(silver)) if silver is not None else [])
     one_task([*pools[0], *pools[1]])
-    for record in pools[1]:  # a bad confidence is named now, where its file is known
+    for record in pools[1] if confidences else []:  # named now, where its file is known
         try:
             record_confidence(record)
         except NerkdError as error:
@@ -325,7 +328,7 @@ def blend_plan(
 ) -> tuple[Iterator[Record], BlendStats]:
     """A plan (records tagged ``epoch``, epoch by epoch, lazily) and its statistics.
 
-    Silver records whose text is also in gold, whitespace aside, are dropped; so are silver
+    Silver records whose tokens are also in gold are dropped; so are silver
     records whose confidence (:func:`record_confidence`) is under ``min_confidence``: a whole
     record, because dropping one span would teach its tokens as O. ``weight_by_confidence``
     weights silver records by that confidence; gold weighs 1. Any ``epoch`` or ``weight`` the
@@ -353,8 +356,8 @@ def _labelled(records: Sequence[Record], stats: BlendStats) -> list[Record]:
 def _silver_pool(
     silver: list[Record], gold: list[Record], min_confidence: float | None, stats: BlendStats
 ) -> list[Record]:
-    gold_texts = {normalise_text(r.text) for r in gold}
-    unique = [r for r in silver if normalise_text(r.text) not in gold_texts]
+    gold_texts = {sentence_key(r) for r in gold}
+    unique = [r for r in silver if sentence_key(r) not in gold_texts]
     stats.duplicates = len(silver) - len(unique)
     if min_confidence is None:
         return unique

@@ -28,10 +28,11 @@ is ``{"count": 1, "examples": [...]}``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal, NamedTuple, get_args
 
-from nerkd.core.errors import NerkdError
+from nerkd.core.errors import NerkdError, NerkdWarning
 from nerkd.core.records import Record, index_by_id, located, unmatched
 
 Mode = Literal["conlleval", "strict"]
@@ -205,6 +206,11 @@ def evaluate_records(
     if by_id:
         pred_records, unpredicted = _paired_by_id(gold_records, pred_records, names)
     _check_aligned(gold_records, pred_records, names)
+
+    opened_by_i = sum(r.written_tags is not None for r in gold_records)
+    if mode == "strict" and opened_by_i:
+        warnings.warn(f"{names[0]}: {opened_by_i} sentences open an entity with I- (IOB1?): "
+                      "strict IOB2 counts no entity there", NerkdWarning, stacklevel=2)
 
     def tags(record: Record) -> list[str]:  # strict: as written, before any repair
         kept = record.written_tags if mode == "strict" else None
