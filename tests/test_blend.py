@@ -489,6 +489,11 @@ def test_options_a_schedule_does_not_read_are_said(nerkd, inputs, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "nerkd: warning: --switch does nothing with --schedule sigmoid" in result.stderr
     assert "--steepness does nothing" not in result.stderr
+    repeated = nerkd("blend", "--gold", gold, "--silver", silver, "--schedule", "linear",
+                     "--epochs", "2", "--steepness", "10")  # its default, given all the same
+    assert "--steepness does nothing with --schedule linear" in repeated.stderr
+    assert "does nothing" not in nerkd("blend", "--gold", gold, "--silver", silver,
+                                       "--epochs", "2").stderr
     table = tmp_path / "table.jsonl"
     table.write_text('{"epoch": 0, "silver": 1, "gold": 0}\n')
     misused = nerkd("blend", "--gold", gold, "--silver", silver, "--schedule", "linear",

@@ -17,6 +17,8 @@ ScheduleName = Literal[
     "gold", "silver", "concat", "sequential", "simple-mix", "sigmoid", "power-decay", "linear",
     "custom",
 ]
+SCHEDULE_PARAMETERS = ("switch", "variant", "steepness", "centre", "power", "gold_fraction",
+                       "custom")
 PoolOpt = "records, file or - (.jsonl, .conll, .txt); records without tags (or, for documents, a label) are skipped."
 ScheduleOpt = Annotated[ScheduleName, typer.Option(
     "--schedule", help="Which share of each pool every epoch uses (see above).")]
@@ -51,6 +53,7 @@ PlotOpt = Annotated[str | None, typer.Option(
 
 
 def blend(
+    context: typer.Context,
     gold: Annotated[str | None, typer.Option("--gold", help=f"Gold {PoolOpt}")] = None,
     silver: Annotated[str | None, typer.Option("--silver", help=f"Silver {PoolOpt}")] = None,
     schedule: ScheduleOpt = "simple-mix",
@@ -96,11 +99,8 @@ def blend(
                                  "weight, which CoNLL cannot hold): write it to a .jsonl file")
     for path in (gold, silver):
         notice_stdin(path or "")
-    given = {"--switch": switch is not None, "--variant": variant != "silver-then-mix",
-             "--steepness": steepness != 10.0, "--centre": centre != 0.5, "--power": power != 1.0,
-             "--gold-fraction": gold_fraction != "complement", "--custom": custom is not None}
-    unused = [name for name, set_ in given.items()
-              if set_ and name not in core.SCHEDULE_OPTIONS[schedule]]
+    unused = [option for option in _given(context, SCHEDULE_PARAMETERS)
+              if option not in core.SCHEDULE_OPTIONS[schedule]]
     if "--custom" in unused or (schedule == "custom" and custom is None):  # exit 2
         raise typer.BadParameter("--schedule custom needs a table file (--custom), and only it "
                                  "takes one")
@@ -129,6 +129,16 @@ def blend(
     if writes_plan:
         write_records(plan, output, "jsonl")
     info(stats.summary())
+
+
+def _given(context: typer.Context, names: tuple[str, ...]) -> list[str]:
+    """The options among ``names`` set on the command line (a default repeated counts)."""
+    given = []
+    for name in names:
+        source = context.get_parameter_source(name)
+        if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
+            given.append(f"--{name.replace('_', '-')}")
+    return given
 
 
 def epoch_table(stats: BlendStats) -> RenderableType:
