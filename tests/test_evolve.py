@@ -252,6 +252,13 @@ def test_samples_are_validated_one_by_one():
     assert task.samples("I cannot help with that.") == ([], {"unreadable answer": 1})
 
 
+def test_a_written_entity_named_twice_is_labelled_twice():
+    answer = json.dumps({"samples": [
+        {"text": "Kim saw Kim.", "entities": [{"text": "Kim", "label": "PER"}]}]})
+    records, _ = NerTask(CONLL_LABELS).samples(answer)
+    assert records[0].tags == ["B-PER", "O", "B-PER", "O"]
+
+
 def test_written_samples_follow_the_label_map():
     """--label-map reaches what the teacher writes, and wins over the built-in aliases."""
     answer = json.dumps({"samples": [

@@ -101,3 +101,12 @@ def test_clause_long_entities_are_dropped():
 def test_a_final_period_of_an_abbreviation_may_be_left_out():
     result = _align([("Acme Corp", "ORG")], ["Acme", "Corp.", "said"])
     assert result.spans == [TokenSpan(0, 2, "ORG")]
+
+
+def test_repeats_label_every_further_mention_that_no_span_covers():
+    tokens = "Kim saw Kim Jong and Kim , not kim".split()
+    listed = [("Kim", "PER"), ("Kim Jong", "PER")]
+    assert _align(listed, tokens).spans == [TokenSpan(0, 1, "PER"), TokenSpan(2, 4, "PER")]
+    result = _align(listed, tokens, repeats=True)
+    assert result.spans == [TokenSpan(0, 1, "PER"), TokenSpan(2, 4, "PER"), TokenSpan(5, 6, "PER")]
+    assert result.counts["aligned_repeat"] == 1 and result.counts["aligned_exact"] == 2

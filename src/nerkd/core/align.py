@@ -13,6 +13,10 @@ sometimes return a whole clause as one "entity", and no CoNLL-2003 entity is tha
 
 Overlaps: spans are accepted longest first (earlier-listed first among equals); a span that
 overlaps one already accepted is dropped (reason ``overlap``).
+
+With ``repeats`` set, every further exact occurrence of an accepted entity's text that no span
+covers gets its label too (``repeat``): a writer asked to label every entity of a sentence it
+wrote lists "Kim" once in "Kim saw Kim", and the second "Kim" would teach the student O.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ def align_entities(
     labels: Sequence[str],
     label_map: Mapping[str, str] | None = None,
     fuzzy: bool = False,
+    repeats: bool = False,
 ) -> Alignment:
     """Place ``entities`` in ``text`` (tokens at ``offsets``); see the module docstring."""
     result = Alignment()
@@ -89,7 +94,10 @@ def align_entities(
             continue
         cursor = offsets[end - 1][1]
         placed.append(_Placed(order, start, end, label, how))
-    result.spans = _without_overlaps(placed, result.counts)
+    taken = _without_overlaps(placed, result.counts)
+    if repeats:
+        taken += _repeats(taken, text, offsets, starts, ends, result.counts)
+    result.spans = sorted(TokenSpan(p.start, p.end, p.label) for p in taken)
     return result
 
 
@@ -144,12 +152,29 @@ def _fuzzy(mention: str, text: str, offsets: Offsets) -> tuple[tuple[int, int], 
     return (best, "fuzzy") if best else None
 
 
-def _without_overlaps(placed: list[_Placed], counts: Counter[str]) -> list[TokenSpan]:
+def _without_overlaps(placed: list[_Placed], counts: Counter[str]) -> list[_Placed]:
     taken: list[_Placed] = []
     for candidate in sorted(placed, key=lambda p: (p.start - p.end, p.order)):
-        if any(candidate.start < t.end and t.start < candidate.end for t in taken):
+        if _overlaps(candidate.start, candidate.end, taken):
             counts["dropped_overlap"] += 1
             continue
         taken.append(candidate)
         counts[f"aligned_{candidate.how}"] += 1
-    return sorted(TokenSpan(p.start, p.end, p.label) for p in taken)
+    return taken
+
+
+def _repeats(taken: list[_Placed], text: str, offsets: Offsets, starts: dict[int, int],
+             ends: dict[int, int], counts: Counter[str]) -> list[_Placed]:
+    """Uncovered exact occurrences of the accepted entities' texts, longest entity first."""
+    added: list[_Placed] = []
+    for span in sorted(taken, key=lambda p: (p.start - p.end, p.order)):
+        mention = text[offsets[span.start][0] : offsets[span.end - 1][1]]
+        for start, end, _ in _occurrences(mention, text, starts, ends, fold_case=False):
+            if not _overlaps(start, end, taken + added):
+                added.append(_Placed(span.order, start, end, span.label, "repeat"))
+                counts["aligned_repeat"] += 1
+    return added
+
+
+def _overlaps(start: int, end: int, spans: Sequence[_Placed]) -> bool:
+    return any(start < s.end and s.start < end for s in spans)

@@ -163,7 +163,8 @@ class NerTask:
             return None, "no entities"
         tokens = tokenize(text)
         offsets = [(t.start, t.end) for t in tokens]
-        alignment = align_entities(pairs, text, offsets, list(self.labels), self.label_map)
+        alignment = align_entities(pairs, text, offsets, list(self.labels), self.label_map,
+                                   repeats=True)
         dropped = sorted(k for k in alignment.counts if k.startswith("dropped_"))
         if dropped:  # one bad entity and the sample's labels cannot be trusted
             return None, _REASONS.get(dropped[0], dropped[0])
