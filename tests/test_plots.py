@@ -38,3 +38,20 @@ def test_x_ticks_sit_at_values_that_were_measured(points, logx, ticks):
     low, high = axes.get_xlim()
     shown = {t for t in axes.get_xticks() if low <= t <= high}
     assert shown == ticks
+
+
+def test_evolve_curve_draws_test_beside_dev_on_an_axis_from_zero(tmp_path):
+    pytest.importorskip("matplotlib")
+    from nerkd.core.evolve import curve_series
+    from nerkd.core.plots import line_plot
+
+    finished = [{"round": 0, "dev_f1": 0.41, "test_f1": 0.40},
+                {"round": 1, "dev_f1": 0.43, "test_f1": 0.42}]
+    series = curve_series(finished, "targeted")
+    assert series == {"targeted (dev)": [(0, 0.41), (1, 0.43)],
+                      "targeted (test)": [(0, 0.40), (1, 0.42)]}
+    assert list(curve_series([{"round": 0, "dev_f1": 0.5}], "random")) == ["random (dev)"]
+    axes = line_plot(series, tmp_path / "curve.png", xlabel="round", ylabel="F1",
+                     from_zero=True)
+    assert axes.get_ylim()[0] == 0 and (tmp_path / "curve.png").stat().st_size > 0
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == list(series)

@@ -5,7 +5,7 @@ text and labelled by the teacher (``core.evolve_select``, for teachers that cann
 
 The run directory is the state: ``pool-<r>.jsonl`` is what round r trains on (pool-0 is the
 seed data), ``analysis-<r>.md`` the teacher's reading of round r, ``metrics.jsonl`` a line
-per finished round, ``model/`` the latest student, ``curve.png`` dev F1 per round, and
+per finished round, ``model/`` the latest student, ``curve.png`` dev (and test) F1 per round, and
 ``run.json`` the settings that started it. A round is finished once the next pool is
 written, so a killed run restarts at its last round, and the call log answers what the
 teacher already said; a rerun with other settings is refused rather than mixed in.
@@ -20,7 +20,7 @@ import json
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -253,17 +253,15 @@ class Evolver:
         metrics.seconds = round(time.perf_counter() - started, 2)
 
     def plot(self) -> None:
-        """curve.png: the dev score per finished round."""
+        """curve.png: the dev score (and the test score, where measured) per finished round."""
         finished = self.finished()
         if not finished:
             return
         from nerkd.core.plots import line_plot
 
-        points = [(m["round"], m["dev_f1"]) for m in finished]
-        score = f"dev {self.task.score_name}"
-        line_plot({f"{score} ({self.options.control})": points},
-                  self.run_dir / "curve.png", xlabel="round", ylabel=score,
-                  title="nerkd evolve")
+        line_plot(curve_series(finished, self.options.control), self.run_dir / "curve.png",
+                  xlabel="round", ylabel=self.task.score_name, title="nerkd evolve",
+                  from_zero=True)
 
     def _pool_path(self, number: int) -> Path:
         return self.run_dir / f"pool-{number}.jsonl"
@@ -272,3 +270,11 @@ class Evolver:
     def _metrics_path(self) -> Path:
         return self.run_dir / "metrics.jsonl"
 
+
+def curve_series(finished: Sequence[Mapping[str, Any]], control: str) -> dict[str, list]:
+    """curve.png's lines: dev score per round, and test score where rounds measured it."""
+    series = {f"{control} (dev)": [(m["round"], m["dev_f1"]) for m in finished]}
+    tested = [(m["round"], m["test_f1"]) for m in finished if m.get("test_f1") is not None]
+    if tested:
+        series[f"{control} (test)"] = tested
+    return series
