@@ -177,6 +177,11 @@ def test_a_start_that_failed_leaves_the_directory_free(nerkd, data, tiny_bert):
         failed = _evolve(nerkd, server, data, tiny_bert, "--exclude", data / "none.conll",
                          rounds=1)
         assert failed.exit_code == 1 and "none.conll" in failed.stderr
+        (data / "bad.jsonl").write_text('{"tokens": ["EU"]}\n{"tokens": [\n')
+        unreadable = _evolve(nerkd, server, data, tiny_bert, "--exclude", data / "bad.jsonl",
+                             rounds=1)
+        assert unreadable.exit_code == 1 and "bad.jsonl" in unreadable.stderr
+        assert not (data / "run" / "run.json").exists()
         fixed = _evolve(nerkd, server, data, tiny_bert, rounds=1)
         assert fixed.exit_code == 0, fixed.stderr
     respelt = nerkd("evolve", "--seed-data", data / "seed.conll", "--dev", data / "dev.conll",

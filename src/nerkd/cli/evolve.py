@@ -93,6 +93,8 @@ def evolve(
     candidates = list(read_records(pool, text_unit=kind.text_unit)) if pool is not None else []
     dev_records = list(read_records(dev))
     test_records = list(read_records(test)) if test else []
+    held_out = [*dev_records, *test_records,
+                *(r for path in exclude or [] for r in read_records(path))]
     left_out = kind.left_out([*seeds, *dev_records, *test_records], label_set)
     if left_out:
         in_use = "--labels" if labels else f"the labels in use ({', '.join(label_set)})"
@@ -114,8 +116,6 @@ def evolve(
     log = CallLog(call_log or Path(output) / "calls.sqlite")
     options = EvolveOptions(rounds=rounds, per_round=per_round, per_call=per_call,
                             control=control, seed=seed)
-    held_out = [*dev_records, *test_records,
-                *(r for path in exclude or [] for r in read_records(path))]
     evolve_task = kind.evolve_task(label_set, seeds, teaching.label_map(label_map))
     calls = dict(concurrency=concurrency, retries=retries, max_tokens=max_tokens,
                  max_cost=max_cost, price_in=price_in, price_out=price_out, seed=seed)
