@@ -245,6 +245,19 @@ def test_a_bad_confidence_is_named_with_its_file_and_line(nerkd, tmp_path):
     assert unused.exit_code == 0, unused.stderr  # read only when an option uses it
 
 
+def test_confidence_options_on_silver_without_confidences_are_warned(nerkd, tmp_path):
+    silver = tmp_path / "silver.jsonl"
+    silver.write_text(json.dumps(confident(0).to_json()) + "\n")
+    result = nerkd("blend", "--silver", silver, "--schedule", "silver", "--epochs", "1",
+                   "--min-confidence", "0.5")
+    assert result.exit_code == 0, result.stderr
+    assert f"{silver}: no silver record carries a confidence" in result.stderr
+    silver.write_text(json.dumps(confident(0, 0.9).to_json()) + "\n")
+    carried = nerkd("blend", "--silver", silver, "--schedule", "silver", "--epochs", "1",
+                    "--min-confidence", "0.5")
+    assert carried.exit_code == 0 and "carries" not in carried.stderr
+
+
 def test_min_confidence_drops_records_and_weights_follow_confidence():
     gold = [sentence(0, "gold", "g")]
     silver = [confident(0, 0.9, 0.6), confident(1, 0.95, 0.8), confident(2)]
@@ -499,6 +512,17 @@ def test_options_a_schedule_does_not_read_are_said(nerkd, inputs, tmp_path):
     misused = nerkd("blend", "--gold", gold, "--silver", silver, "--schedule", "linear",
                     "--epochs", "2", "--custom", table)
     assert misused.exit_code == 2 and "only it takes one" in misused.stderr
+
+
+@pytest.mark.parametrize(("switch", "said"), [("0", "no epoch is before the switch"),
+                                              ("3", "every epoch is before the switch"),
+                                              ("1", None)])
+def test_a_switch_at_either_end_is_said(nerkd, inputs, switch, said):
+    gold, silver = inputs
+    result = nerkd("blend", "--gold", gold, "--silver", silver, "--schedule", "sequential",
+                   "--epochs", "3", "--switch", switch)
+    assert result.exit_code == 0, result.stderr
+    assert (said in result.stderr) if said else "warning" not in result.stderr
 
 
 def test_a_plan_is_not_written_as_conll(nerkd, inputs, tmp_path):

@@ -188,8 +188,12 @@ def test_a_plan_that_weighs_nothing_is_an_error(tiny_bert, tmp_path):
     records = _sentences(4)
     for record in records:
         record.extra.update(epoch=0, weight=0)
-    with pytest.raises(NerkdError, match="every record of the plan weighs 0"):
+    with pytest.raises(NerkdError, match="every labelled record of the plan weighs 0"):
         _run(records, tmp_path, model=str(tiny_bert), epochs=None)
+    unlabelled = make_record(["Kim", "left"])  # weighs 1 but trains nothing
+    unlabelled.extra["epoch"] = 0
+    with pytest.raises(NerkdError, match="every labelled record of the plan weighs 0"):
+        _run([*records, unlabelled], tmp_path, model=str(tiny_bert), epochs=None)
     assert not (tmp_path / "model").exists()
 
 

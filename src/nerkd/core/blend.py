@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import math
 import random
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from nerkd.core.errors import NerkdError
+from nerkd.core.errors import NerkdError, NerkdWarning
 from nerkd.core.io import display_name, read_lines
 from nerkd.core.records import Record
 
@@ -309,12 +310,27 @@ def read_pools(gold: str | None, silver: str | None,
     pools = (list(read_records(gold)) if gold is not None else [],
              list(read_records(silver)) if silver is not None else [])
     one_task([*pools[0], *pools[1]])
-    for record in pools[1] if confidences else []:  # named now, where its file is known
+    if confidences and pools[1]:
+        _check_confidences(pools[1], display_name(silver))  # type: ignore[arg-type]
+    return pools
+
+
+def _check_confidences(silver: list[Record], name: str) -> None:
+    """Each confidence is a number from 0 to 1 (named now, where its file is known); a pool
+    with none at all is said: the options that read them would do nothing."""
+    for record in silver:
         try:
             record_confidence(record)
         except NerkdError as error:
-            raise error.located(display_name(silver)) from None  # type: ignore[arg-type]
-    return pools
+            raise error.located(name) from None
+    if not any(_has_confidence(record) for record in silver):
+        warnings.warn(f"{name}: no silver record carries a confidence (annotate --votes writes "
+                      "them), so every one counts as 1", NerkdWarning, stacklevel=2)
+
+
+def _has_confidence(record: Record) -> bool:
+    return record.meta.get("confidence") is not None or any(
+        span.get("confidence") is not None for span in record.spans or [])
 
 
 def blend_plan(

@@ -36,8 +36,10 @@ def epochs_of_plan(records: Sequence[Record], epochs: int | None) -> list[list[R
     missing = [e for e in range(total) if e not in by_epoch]
     if missing:
         raise NerkdError(f"the plan has no records for epoch {', '.join(map(str, missing))}")
-    if all(record_weight(r) == 0 for r in records):
-        raise NerkdError("every record of the plan weighs 0: training would learn nothing")
+    labelled = [r for r in records if r.labelled]  # the rest are skipped in training
+    if labelled and all(record_weight(r) == 0 for r in labelled):
+        raise NerkdError("every labelled record of the plan weighs 0: training would learn "
+                         "nothing")
     return [by_epoch[e] for e in range(total)]
 
 
