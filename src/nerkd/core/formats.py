@@ -129,9 +129,11 @@ def _read_jsonl(lines: Lines, stem: str,
 
 
 def _parse_json(line: str) -> object:
-    """One JSON value, strictly: no NaN or Infinity, no lone surrogates, bounded nesting."""
+    """One JSON value, strictly: no NaN or Infinity, no lone surrogates, no key given twice
+    in an object (the last would win unseen), bounded nesting."""
     try:
-        obj = json.loads(line, parse_constant=_reject_constant, parse_float=_finite)
+        obj = json.loads(line, parse_constant=_reject_constant, parse_float=_finite,
+                         object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as error:
         raise NerkdError(f"invalid JSON: {error.msg} (column {error.colno})") from None
     except RecursionError:
@@ -143,6 +145,15 @@ def _parse_json(line: str) -> object:
             json.dumps(obj, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
             raise NerkdError("invalid JSON: a lone surrogate escape (not a character)") from None
+    return obj
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    obj = dict(pairs)
+    if len(obj) < len(pairs):
+        keys = [key for key, _ in pairs]
+        twice = next(key for i, key in enumerate(keys) if key in keys[:i])
+        raise NerkdError(f"invalid JSON: key {twice!r} is given twice in one object")
     return obj
 
 
