@@ -37,6 +37,7 @@ GOOD = '{"tokens": ["EU", "rejects"], "tags": ["B-ORG", "O"]}'
     ('{"tokens": ["a"], "meta": {"x": 1e400}}', "invalid JSON: 1e400 is too large for a number"),
     ('{"tokens": ["a"], "tags": ["B-PER"], "tags": ["O"]}', "key 'tags' is given twice"),
     ('{"tokens": ["a"], "meta": {"c": 1, "c": 2}}', "key 'c' is given twice in one object"),
+    ('{"text": "United won.", "label": "sport "}', "got 'sport '"),
     ('{"text": "\\ud83d\\ude00\\ud83d\\ude00 EU rejects", "spans": [{"start": 5, "end": 7, '
      '"label": "ORG", "text": "EU"}]}', "span 5-7 gives its text as 'EU', but the text there "
      "is ' r' (offsets count characters, not UTF-16 units or bytes)"),

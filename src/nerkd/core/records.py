@@ -231,14 +231,16 @@ def _plain_fields(obj: dict[str, Any], default_id: str | None) -> dict[str, Any]
 
 
 def _class_label(label: Any) -> str | None:
-    """A document's class: a non-empty one-line string; an integer class id is read as text."""
+    """A document's class: a non-empty one-line string without spaces around it ("sport " is
+    not "sport", and as a class of its own it would split one); an integer is read as text."""
     if label is None:
         return None
     if _is_int(label):
         return str(label)
-    if not isinstance(label, str) or not label.strip() or "\n" in label or "\r" in label:
-        raise NerkdError(f"'label' must be a class name (a non-empty line) or an integer, "
-                         f"got {label!r}")
+    if (not isinstance(label, str) or not label.strip() or label != label.strip()
+            or "\n" in label or "\r" in label):
+        raise NerkdError(f"'label' must be a class name (a non-empty line, no spaces around "
+                         f"it) or an integer, got {label!r}")
     return label
 
 
