@@ -119,7 +119,7 @@ def test_dev_classes_must_be_known(nerkd, tiny_bert, tmp_path):
     dev = _write(tmp_path / "dev.jsonl", [{"text": "a club", "label": "weather"}])
     result = nerkd("train", train, "--dev", dev, "--model", tiny_bert, "-o", tmp_path / "m")
     assert result.exit_code == 1
-    assert result.stderr == ("nerkd: error: --dev line 1: dev classes unseen in training: weather "
+    assert result.stderr == (f"nerkd: error: {dev}:1: dev classes unseen in training: weather "
                              "(add with --labels)\n")
 
 

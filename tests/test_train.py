@@ -215,7 +215,7 @@ def test_dev_labels_unseen_in_training_are_located(nerkd, tiny_bert, tmp_path):
     dev.write_text("Rome B-LOC\n\nthe O\nAcme B-ORG\n")
     result = nerkd("train", train, "--dev", dev, "--model", tiny_bert, "-o", tmp_path / "m")
     assert result.exit_code == 1
-    assert result.stderr == ("nerkd: error: --dev line 3: dev entity types unseen in "
+    assert result.stderr == (f"nerkd: error: {dev}:3: dev entity types unseen in "
                              "training: ORG (add with --labels)\n")
 
 

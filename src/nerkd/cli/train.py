@@ -50,12 +50,13 @@ def train(
 
     Multi-GPU: torchrun --nproc-per-node N -m nerkd train ... Example: nerkd train train.conll --dev dev.conll -o model
     """
+    from nerkd.core.errors import NerkdError
     from nerkd.core.formats import read_records
     from nerkd.core.io import check_output, display_name, file_digest
     from nerkd.core.plan import is_plan
     from nerkd.core.records import require_labels
     from nerkd.core.student import resolve_model
-    from nerkd.core.tasks import one_task, task_of
+    from nerkd.core.tasks import one_task, task_of, training_task
     from nerkd.core.train import TrainConfig, check_model_output, resumable
     from nerkd.core.train import train as run
 
@@ -77,11 +78,15 @@ def train(
         epochs = 3
     one_task(records)
     kind = kit(task_of(records) if task == "auto" else task)
+    extra_labels = list(kind.labels(labels)) if labels else None
     if dev_records is not None:  # named here, before the model loads
         require_labels(dev_records, f"--dev {display_name(dev)}", kind.name)
+        try:  # a dev label training lacks, at its line of the dev file
+            training_task(kind.name, class_weights).labels(records, dev_records, extra_labels)
+        except NerkdError as error:
+            raise error.located(display_name(dev) if error.line else None) from None
     if resume and not resumable(Path(output)):
         warn(f"--resume: {output} has no unfinished run to resume; training from the start")
-    extra_labels = list(kind.labels(labels)) if labels else None
     config = TrainConfig(
         model=resolve_model(model), epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
         max_length=max_length, patience=patience, device=device, labels=extra_labels,

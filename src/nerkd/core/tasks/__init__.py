@@ -72,6 +72,5 @@ def refuse_unseen_in_dev(dev: Sequence[Record], known: Iterable[str],
     if not unseen:
         return
     first = next(r for r in dev if set(labels_of(r)) - known)
-    where = f"--dev line {first.line}: " if first.line is not None else ""
-    raise NerkdError(f"{where}dev {what} unseen in training: {', '.join(unseen)} "
-                     "(add with --labels)")
+    raise NerkdError(f"dev {what} unseen in training: {', '.join(unseen)} (add with --labels)",
+                     line=first.line)  # the caller knows the dev file's name
