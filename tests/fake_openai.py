@@ -416,6 +416,15 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
+def _limited(content: str, max_tokens: Any) -> tuple[str, str]:
+    """The answer cut after ``max_tokens`` words (a word is a token here), as a server stops
+    generating at the limit, with its finish reason."""
+    if not isinstance(max_tokens, int) or _words(content) <= max_tokens:
+        return content, "stop"
+    ends = [m.end() for m in re.finditer(r"\S+", content)]
+    return content[: ends[max_tokens - 1]] if max_tokens > 0 else "", "length"
+
+
 def _model() -> dict:
     return {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "nerkd-tests"}
 
@@ -432,7 +441,8 @@ def _completion(body: dict, answer: Answer, fixed: str | None, completion_id: st
         content = fixed if fixed is not None else answer(messages)
         if not isinstance(content, str):
             content = json.dumps(content)
-        choices.append({"index": index, "finish_reason": "stop", "logprobs": None,
+        content, finish = _limited(content, body.get("max_tokens"))
+        choices.append({"index": index, "finish_reason": finish, "logprobs": None,
                         "message": {"role": "assistant", "content": content}})
     prompt_tokens = sum(_words(_content(m)) for m in messages if isinstance(m, dict))
     completion_tokens = sum(_words(c["message"]["content"]) for c in choices)

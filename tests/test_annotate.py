@@ -478,6 +478,38 @@ def test_summary_counts_are_words_and_the_report_is_written(nerkd, tmp_path):
     assert [p.name for p in report.parent.iterdir()] == ["run.json"]  # no .part left
 
 
+def _wordy(words):
+    """Answers carrying ``words`` words of notes after the entities (and one reasoning first
+    with ``words`` words, when negative): longer than the token limit the text's length sets."""
+    def answer(messages):
+        entities = json.loads(default_answer(messages))["entities"]
+        notes = " ".join(["word"] * abs(words))
+        if words < 0:
+            return json.dumps({"reasoning": notes, "entities": entities})
+        return json.dumps({"entities": entities, "notes": notes})
+    return answer
+
+
+def test_an_answer_cut_off_at_its_token_limit_is_asked_again_with_twice_the_room(tmp_path):
+    with FakeOpenAI(answer=_wordy(-100)) as server:
+        annotator = _annotator(server, tmp_path / "calls.sqlite")
+        (silver,) = list(annotator.run(_records(TEXTS[3:])))
+    assert silver.tags == ["B-PER", "O", "B-PER", "O", "B-LOC", "O"]
+    first = server.requests[0]["max_tokens"]
+    assert [r["max_tokens"] for r in server.requests] == [first, 2 * first]
+    assert annotator.stats.truncated == 0 and annotator.stats.parse_failures == 0
+
+
+def test_answers_cut_off_even_with_twice_the_room_are_said(nerkd, tmp_path):
+    source = tmp_path / "in.txt"
+    source.write_text(TEXTS[3] + "\n")
+    with FakeOpenAI(answer=_wordy(400)) as server:
+        result = nerkd("annotate", source, "--base-url", server.base_url, "--model", "m")
+    assert result.exit_code == 0, result.stderr
+    assert "1 of the teacher's answers stopped at their token limit" in result.stderr
+    assert json.loads(result.stdout)["tags"] == ["B-PER", "O", "B-PER", "O", "B-LOC", "O"]
+
+
 def test_unreachable_server_leaves_no_pending_tasks_at_exit(tmp_path):
     # Many records in flight when the first fails: each used to print "Task was destroyed
     # but it is pending!" as the interpreter exited.

@@ -163,6 +163,10 @@ def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,
         with open_output(report) as stream:
             stream.write(json.dumps(stats, indent=2) + "\n")
     info(_summary(stats, what))
+    if stats.get("truncated"):
+        warn(f"{stats['truncated']} of the teacher's answers stopped at their token limit even "
+             "when asked again with twice the room: what they would have listed after the cut "
+             "is missing from their records")
     failed = stats["failed"]
     first = f"{failed[0]['id']}: {failed[0]['reason']}" if failed else ""
     if failed:

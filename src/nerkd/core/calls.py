@@ -4,7 +4,9 @@ Every answer is looked up in the call log first (so a re-run pays only for what 
 answered) and written there after; an identical request already in flight is awaited, not
 repeated; transient failures are retried with exponential backoff and full jitter, never
 sooner than a Retry-After; token and cost budgets are checked before every request, counting
-what the calls on their way may still spend.
+what the calls on their way may still spend. An answer cut off at its token limit is asked
+once more with twice the room: the limit is a guess from the text's length (a cap against
+small models that repeat themselves), and a long entity list can outgrow it.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class CallStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
+    truncated: int = 0  # answers cut off at their token limit even with twice the room
     stopped: str | None = None
 
 
@@ -125,6 +128,10 @@ class Caller:
                     params: dict[str, Any]) -> str:
         started = time.perf_counter()
         completion = await self._with_retries(messages, params)
+        if completion.truncated:  # what was cut off is missing: once more, with twice the room
+            params = {**params, "max_tokens": 2 * params["max_tokens"]}
+            completion = await self._with_retries(messages, params)
+            self.stats.truncated += completion.truncated
         self.log.put(key, self.teacher.backend, self.teacher.model,
                      {"messages": messages, "params": params}, [completion.answer],
                      completion.prompt_tokens, completion.completion_tokens,

@@ -14,6 +14,7 @@ class Completion:
     answer: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    truncated: bool = False  # the answer stopped at max_tokens (finish_reason "length")
 
 
 class TeacherError(NerkdError):

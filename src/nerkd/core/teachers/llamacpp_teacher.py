@@ -74,9 +74,10 @@ class LlamaCppTeacher:
             if session != self._session:
                 raise TeacherError("the run that asked was closed")
             response = self._llm.create_chat_completion(messages=messages, **options)
-        usage = response.get("usage", {})
-        return Completion(response["choices"][0]["message"]["content"] or "",
-                          usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
+        usage, choice = response.get("usage", {}), response["choices"][0]
+        return Completion(choice["message"]["content"] or "", usage.get("prompt_tokens", 0),
+                          usage.get("completion_tokens", 0),
+                          truncated=choice.get("finish_reason") == "length")
 
 
 @contextmanager

@@ -168,9 +168,11 @@ def _message(error: Any) -> str:
 def _completion(response: Any) -> Completion:
     """The answer and token counts of a chat-completion body, read defensively."""
     try:
-        answer = response["choices"][0]["message"].get("content") or ""
+        choice = response["choices"][0]
+        answer = choice["message"].get("content") or ""
     except (TypeError, KeyError, IndexError, AttributeError):
         raise Retryable("no answer in the response") from None
     usage = response.get("usage") or {}
     return Completion(answer=str(answer), prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                      completion_tokens=int(usage.get("completion_tokens") or 0))
+                      completion_tokens=int(usage.get("completion_tokens") or 0),
+                      truncated=choice.get("finish_reason") == "length")
