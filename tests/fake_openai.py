@@ -26,7 +26,7 @@ from typing import Any
 Answer = Callable[[list[dict]], str]
 
 MODEL_ID = "fake-teacher"
-FAULT_KINDS = ("429", "500", "400", "timeout", "trickle", "malformed", "garbage")
+FAULT_KINDS = ("429", "500", "400", "401", "timeout", "trickle", "malformed", "garbage")
 GARBAGE = "Sure! Here are the entities you asked for: banana, telescope; purple (maybe)."
 MALFORMED = b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{"mess'
 
@@ -132,7 +132,8 @@ def answer_from(mapping: dict[str, str], default: Answer | str = default_answer)
 
 @dataclass
 class Fault:
-    """One injected failure: ``kind`` is 429, 500, 400 (too long for the model), timeout,
+    """One injected failure: ``kind`` is 429, 500, 400 (too long for the model), 401 (the
+    key refused, and quoted in the message), timeout,
     trickle (a space every 0.2 s for ``seconds``, then the answer), malformed or garbage; it
     applies
     to the next ``times`` requests whose last user message contains ``match`` (any request
@@ -321,6 +322,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault.kind == "400":
             self._reply(400, _error("This model's maximum context length is 10 tokens (fake)",
                                     "invalid_request_error", code="context_length_exceeded"))
+        elif fault.kind == "401":  # quoting the key back, as OpenAI and some proxies do
+            key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            self._reply(401, _error(f"Incorrect API key provided: {key}.",
+                                    "invalid_request_error", code="invalid_api_key"))
         elif fault.kind == "timeout":
             if not self.fake._sleep(fault.seconds):
                 return self._drop()

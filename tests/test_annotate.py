@@ -377,6 +377,23 @@ def test_a_request_the_server_refuses_leaves_out_its_record_not_the_run(nerkd, t
     assert failed["reason"].startswith("the server refused the request (400): This model's")
 
 
+def test_the_key_a_server_quotes_back_is_never_shown(nerkd, tmp_path, monkeypatch):
+    key = "sk-test-0123456789abcdef"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    source = tmp_path / "in.txt"
+    source.write_text(TEXTS[0] + "\n")
+    with FakeOpenAI(faults=[Fault("401")]) as server:
+        result = nerkd("annotate", source, "--base-url", server.base_url, "--model", "m")
+        in_url = nerkd("annotate", source, "--model", "m", "--call-log", tmp_path / "b.sqlite",
+                       "--base-url", f"http://user:{key}@127.0.0.1:9/v1?api-key={key}",
+                       "--retries", "0")
+    assert result.exit_code == 1
+    assert "Incorrect API key provided: [the API key]." in result.stderr
+    assert in_url.exit_code == 1 and "cannot reach the teacher at http://127.0.0.1:9/v1:" in (
+        in_url.stderr)
+    assert key not in result.stderr + in_url.stderr + result.stdout + in_url.stdout
+
+
 def test_failed_records_are_reported_in_input_order(nerkd, tmp_path):
     """The first record fails slowly (a timeout), the third at once (500): the summary's
     "first:" and the report name them in input order, not in the order they failed."""

@@ -28,7 +28,7 @@ class OpenAITeacher:
         base_url = base_url or os.environ.get("OPENAI_BASE_URL")
         if not model:
             raise TeacherError("the openai backend needs --model")
-        self.model, self.where = model, base_url or "https://api.openai.com/v1"
+        self.model, self.where = model, _public(base_url or "https://api.openai.com/v1")
         self._base_url, self._timeout = base_url, timeout
         self._client: Any = None  # made in the running event loop
         self._mode: str | None = None  # settled after the first success
@@ -119,6 +119,26 @@ def _too_long(error: Any) -> bool:
     return code == "context_length_exceeded" or "context" in _message(error).lower()
 
 
+def _without_key(text: str) -> str:
+    """``text`` with the API key taken out: some servers and proxies quote it back in their
+    error messages ("Incorrect API key provided: sk-...")."""
+    key = os.environ.get("OPENAI_API_KEY") or ""
+    return text.replace(key, "[the API key]") if len(key) >= 8 else text
+
+
+def _public(url: str) -> str:
+    """A base URL fit for messages: a user, password or query (where keys are sometimes put)
+    left out."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    except ValueError:  # not a URL at all: the client will say so
+        return url.rpartition("@")[2].partition("?")[0]
+
+
 def _map(error: Exception) -> Exception:
     """The client's exceptions as ours (retryable or not), without the request's headers."""
     import openai
@@ -126,7 +146,7 @@ def _map(error: Exception) -> Exception:
     if isinstance(error, openai.APITimeoutError):
         return Retryable("timeout")
     if isinstance(error, openai.APIConnectionError):
-        return Retryable(f"connection failed: {error}", connection=True)
+        return Retryable(f"connection failed: {_without_key(str(error))}", connection=True)
     if isinstance(error, openai.RateLimitError):
         return Retryable("rate limited (429)", _retry_after(error))
     if isinstance(error, openai.APIStatusError) and error.status_code >= 500:
@@ -160,9 +180,12 @@ def _retry_after(error: Any) -> float | None:
 
 def _message(error: Any) -> str:
     body = getattr(error, "body", None)
+    message = str(error)
     if isinstance(body, dict):
-        return str(body.get("message") or body.get("error", {}).get("message", ""))[:200]
-    return str(error)[:200]
+        inner = body.get("error")
+        message = str(body.get("message") or (inner.get("message", "") if isinstance(
+            inner, dict) else inner or ""))
+    return _without_key(message)[:200]
 
 
 def _completion(response: Any) -> Completion:
