@@ -72,6 +72,11 @@ def test_labels_are_mapped_or_dropped():
     assert result.spans == [TokenSpan(0, 1, "PER"), TokenSpan(2, 3, "ORG"), TokenSpan(4, 5, "MISC")]
     dropped = _align([("Monday", "DATE")], "on Monday".split())
     assert dropped.spans == [] and dropped.counts["dropped_label"] == 1
+    schema = ["PERSON", "CITY"]  # labels of the schema are never mapped away from it
+    record = make_record("Peter left Paris".split())
+    kept = align_entities([("Peter", "person"), ("Paris", "CITY")], record.text, record.offsets,
+                          schema)
+    assert kept.spans == [TokenSpan(0, 1, "PERSON"), TokenSpan(2, 3, "CITY")]
 
 
 def test_overlaps_keep_the_longest_span():

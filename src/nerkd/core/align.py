@@ -6,7 +6,8 @@ anywhere (the nth mention of a string takes its nth occurrence); the same ignori
 (``relaxed``); and, if ``fuzzy`` is set, the most similar run of tokens, bounded in length and
 similarity (``fuzzy``). A match must begin and end on token boundaries (a token's final
 period may be left out: ``Acme Corp`` matches the tokens ``Acme Corp.``). Labels are upper-cased,
-mapped through ``label_map`` and dropped when outside the schema.
+mapped through ``label_map``, else (outside the schema) through the built-in aliases, and
+dropped when still outside.
 
 A match longer than ``MAX_ENTITY_TOKENS`` tokens is dropped (``too_long``): small teachers
 sometimes return a whole clause as one "entity", and no CoNLL-2003 entity is that long.
@@ -67,7 +68,7 @@ def align_entities(
 ) -> Alignment:
     """Place ``entities`` in ``text`` (tokens at ``offsets``); see the module docstring."""
     result = Alignment()
-    mapping = {**DEFAULT_LABEL_MAP, **{k.upper(): v for k, v in (label_map or {}).items()}}
+    mapping = {k.upper(): v for k, v in (label_map or {}).items()}
     starts = {s: i for i, (s, _) in enumerate(offsets)}
     ends = {e: i for i, (_, e) in enumerate(offsets)}
     for i, (s, e) in enumerate(offsets):  # "Acme Corp" names the token "Corp." too
@@ -102,8 +103,14 @@ def align_entities(
 
 
 def _schema_label(raw: str, labels: Sequence[str], mapping: Mapping[str, str]) -> str | None:
+    """The schema label a teacher's label names: the user's ``mapping`` first, then the label
+    itself when in the schema (``--labels PERSON,CITY`` keeps both), else the built-in
+    aliases."""
     label = raw.strip().upper()
-    label = mapping.get(label, label)
+    if label in mapping:
+        label = mapping[label]
+    elif label not in labels:
+        label = DEFAULT_LABEL_MAP.get(label, label)
     return label if label in labels else None
 
 
