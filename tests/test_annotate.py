@@ -394,6 +394,21 @@ def test_the_key_a_server_quotes_back_is_never_shown(nerkd, tmp_path, monkeypatc
     assert key not in result.stderr + in_url.stderr + result.stdout + in_url.stdout
 
 
+def test_a_teacher_lost_on_the_way_keeps_the_records_before_it(nerkd, tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    source, output = tmp_path / "in.txt", tmp_path / "out.jsonl"
+    source.write_text("\n".join(TEXTS) + "\n")
+    with FakeOpenAI(faults=[Fault("401", match="Mary")]) as server:
+        result = nerkd("annotate", source, "--base-url", server.base_url, "--model", "m",
+                       "-o", output, "--report", tmp_path / "report.json")
+    assert result.exit_code == 1
+    assert result.stderr.endswith("(401): Incorrect API key provided: no-key.; the output "
+                                  "holds the 2 records before it, and a re-run resumes from "
+                                  "the call log\n")
+    assert [json.loads(line)["text"] for line in output.read_text().splitlines()] == TEXTS[:2]
+    assert json.loads((tmp_path / "report.json").read_text())["records"] == 4
+
+
 def test_failed_records_are_reported_in_input_order(nerkd, tmp_path):
     """The first record fails slowly (a timeout), the third at once (500): the summary's
     "first:" and the report name them in input order, not in the order they failed."""

@@ -134,28 +134,39 @@ def _write(records: Iterable[Record], output: str, fmt: str,
            what: str) -> None:
     """Write the records, then report and judge the run (``_finish``). A run that annotated
     nothing (every record failed, or a budget stopped it first) fails before its output is
-    committed, so an existing file stays as it was."""
+    committed, so an existing file stays as it was. A teacher lost on the way (unreachable,
+    key refused) fails the run after what it annotated before is written."""
     from nerkd.core.formats import write_records
     from nerkd.core.io import written_atomically
+    from nerkd.core.teachers import TeacherError
 
     atomic = written_atomically(output)
+    lost: list[TeacherError] = []
 
     def judged_first_if_empty() -> Iterator[Record]:
-        yield from records
+        try:
+            yield from records
+        except TeacherError as error:
+            lost.append(error)
         so_far = stats()
+        if so_far["annotated"] == 0 and lost:
+            raise lost[0]
         if so_far["annotated"] == 0 and (so_far["failed"] or so_far["stopped"]):
             unwritten = f"nothing was written to {output}" if atomic else None
             _finish(so_far, report, min_annotated, what, unwritten)  # raises
 
-    write_records(judged_first_if_empty(), output, fmt)
-    _finish(stats(), report, min_annotated, what)
+    written = write_records(judged_first_if_empty(), output, fmt)
+    if lost:
+        lost[0].message += (f"; the output holds the {written} records before it, and a re-run "
+                            "resumes from the call log")
+    _finish(stats(), report, min_annotated, what, lost=lost[0] if lost else None)
 
 
 def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,
-            what: str, unwritten: str | None = None) -> None:
+            what: str, unwritten: str | None = None, lost: Exception | None = None) -> None:
     """Report, summary and warnings (``what`` was counted: entities or classes); exit 3 on a
-    budget stop, 1 when too few were annotated. ``unwritten``: says that the output was not
-    written (nothing was annotated)."""
+    budget stop, 1 when too few were annotated or the teacher was ``lost`` on the way.
+    ``unwritten``: says that the output was not written (nothing was annotated)."""
     from nerkd.core.io import open_output
 
     stats = {what if key == "entities" else key: value for key, value in stats.items()}
@@ -167,6 +178,8 @@ def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,
         warn(f"{stats['truncated']} of the teacher's answers stopped at their token limit even "
              "when asked again with twice the room: what they would have listed after the cut "
              "is missing from their records")
+    if lost is not None:
+        raise lost
     failed = stats["failed"]
     first = f"{failed[0]['id']}: {failed[0]['reason']}" if failed else ""
     if failed:
