@@ -115,3 +115,23 @@ def test_repeats_label_every_further_mention_that_no_span_covers():
     result = _align(listed, tokens, repeats=True)
     assert result.spans == [TokenSpan(0, 1, "PER"), TokenSpan(2, 4, "PER"), TokenSpan(5, 6, "PER")]
     assert result.counts["aligned_repeat"] == 1 and result.counts["aligned_exact"] == 2
+
+
+def test_a_mention_is_found_in_either_unicode_normal_form():
+    import unicodedata
+
+    tokens = unicodedata.normalize("NFD", "José Müller moved to Zürich").split()
+    result = _align([("José Müller", "PER"), ("Zürich", "LOC")], tokens)
+    assert result.spans == [TokenSpan(0, 2, "PER"), TokenSpan(4, 5, "LOC")]
+
+
+def test_punctuation_at_a_matchs_edges_is_left_out():
+    from nerkd.core.tokenize import tokenize
+
+    text = 'He saw "Titanic" in London.'
+    tokens = tokenize(text)
+    assert [t.text for t in tokens] == ["He", "saw", '"', "Titanic", '"', "in", "London", "."]
+    result = align_entities([('"Titanic"', "MISC"), ("London.", "LOC")], text,
+                            [(t.start, t.end) for t in tokens], LABELS)
+    assert result.spans == [TokenSpan(3, 4, "MISC"), TokenSpan(6, 7, "LOC")]
+    assert _align([("U.S.", "LOC")], ["the", "U.S.", "army"]).spans == [TokenSpan(1, 2, "LOC")]

@@ -11,6 +11,8 @@ dropped when still outside.
 
 A match longer than ``MAX_ENTITY_TOKENS`` tokens is dropped (``too_long``): small teachers
 sometimes return a whole clause as one "entity", and no CoNLL-2003 entity is that long.
+A mention is also looked for composed and decomposed (Unicode NFC, NFD), and a match loses the
+tokens of bare punctuation at its edges (``London.`` tags ``London``, not the full stop).
 
 Overlaps: spans are accepted longest first (earlier-listed first among equals); a span that
 overlaps one already accepted is dropped (reason ``overlap``).
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -84,12 +87,15 @@ def align_entities(
         mention = mention.strip()
         seen[mention] += 1
         found = _locate(mention, text, cursor, seen[mention], starts, ends)
+        for spelling in _other_normal_forms(mention):
+            found = found or _locate(spelling, text, cursor, seen[mention], starts, ends)
         if found is None and fuzzy and mention:  # a blank mention is like no other
             found = _fuzzy(mention, text, offsets)
         if found is None:
             result.counts["dropped_not_found"] += 1
             continue
         (start, end), how = found
+        start, end = _inside_punctuation(start, end, text, offsets)
         if end - start > MAX_ENTITY_TOKENS:
             result.counts["dropped_too_long"] += 1
             continue
@@ -100,6 +106,26 @@ def align_entities(
         taken += _repeats(taken, text, offsets, starts, ends, result.counts)
     result.spans = sorted(TokenSpan(p.start, p.end, p.label) for p in taken)
     return result
+
+
+def _other_normal_forms(mention: str) -> list[str]:
+    """The mention composed and decomposed, where that changes it: "José" typed with one
+    code point or two is the same name (a teacher answers NFC for NFD input)."""
+    forms = {unicodedata.normalize(form, mention) for form in ("NFC", "NFD")}
+    return sorted(forms - {mention})
+
+
+def _inside_punctuation(start: int, end: int, text: str, offsets: Offsets) -> tuple[int, int]:
+    """The span without tokens of punctuation alone at its edges: "London." or a quoted
+    title names the entity, not the full stop or the quotes (CoNLL never tags them)."""
+    def bare(i: int) -> bool:
+        return not any(c.isalnum() for c in text[offsets[i][0] : offsets[i][1]])
+
+    while end - start > 1 and bare(end - 1):
+        end -= 1
+    while end - start > 1 and bare(start):
+        start += 1
+    return start, end
 
 
 def _schema_label(raw: str, labels: Sequence[str], mapping: Mapping[str, str]) -> str | None:
