@@ -48,6 +48,26 @@ def test_each_text_gets_a_class_from_the_schema(nerkd, tmp_path):
     assert report["failed"][0]["reason"] == "no answer within the label set"
 
 
+def test_a_sentence_naming_one_class_counts_and_one_naming_none_is_asked_again(nerkd,
+                                                                             tmp_path):
+    def chatty(messages):
+        text = text_to_annotate(messages)
+        if "cup" in text:
+            return "I would say this is Sport."
+        if "Shares" in text:  # sport or business? asked again, answered the same: failed
+            return "Either sport or business, hard to say."
+        return "It is about the weather, not sport nor business really."
+
+    with FakeOpenAI(answer=chatty) as server:
+        result = _run(nerkd, tmp_path, server, "--min-annotated", "0")
+        asked = len(server.requests)
+    assert result.exit_code == 0, result.stderr
+    assert [(r["text"], r["label"]) for r in result.jsonl()] == [(TEXTS[0], "sport")]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["classes"] == {"proposed": 1, "aligned_prose": 1}
+    assert report["parse_failures"] == 9 and asked == 10  # three texts, three tries each
+
+
 def test_votes_give_a_confidence_and_a_rerun_is_free(nerkd, tmp_path):
     with FakeOpenAI(answer=_teacher) as server:
         first = _run(nerkd, tmp_path, server, "--votes", "3", "--min-annotated", "0.5")

@@ -19,6 +19,7 @@ import functools
 import hashlib
 import itertools
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -105,7 +106,9 @@ class ClassPrompt:
 
 
 class ClassReading:
-    """An answer names a class: exactly, through the label map, or differing only in case;
+    """An answer names a class: exactly, through the label map, or differing only in case; a
+    sentence instead of a class ("I would say business.") counts when it names one class
+    alone, as a word, and is re-asked like unreadable JSON when it names none or several;
     anything else is dropped and counted. Votes: the most named class, with the share of votes
     that named it (below half, the document is left out)."""
 
@@ -127,7 +130,16 @@ class ClassReading:
         if target is not None:
             return target, Counter(proposed=1, **{"aligned_mapped" if mapped else
                                                    "aligned_case": 1})
+        if " " in named:  # a sentence, not a class name
+            return self._named_in(named), Counter(proposed=1, aligned_prose=1)
         return None, Counter(proposed=1, dropped_label=1)
+
+    def _named_in(self, sentence: str) -> str:
+        named = [label for label in self.labels
+                 if re.search(rf"(?<!\w){re.escape(label)}(?!\w)", sentence, re.IGNORECASE)]
+        if len(named) != 1:
+            raise ParseError(f"an answer naming {len(named)} classes: {sentence[:80]!r}")
+        return named[0]
 
     def agree(self, values: list[str | None], votes: int) -> tuple[str | None, float]:
         counts = Counter(v for v in values if v is not None)
