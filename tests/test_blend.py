@@ -410,6 +410,10 @@ def test_show_prints_a_table_instead_of_the_plan_on_stdout(nerkd, inputs, tmp_pa
         assert "s(e)" in result.stdout and "0.500" in result.stdout
         assert not any(line.lstrip().startswith("{") for line in result.stdout.splitlines())
     assert out.read_text() == nerkd(*args).stdout  # -o FILE still gets the plan
+    long = nerkd("blend", "--gold", gold, "--silver", silver, "--schedule", "sigmoid",
+                 "--epochs", "3", "--show")
+    first = long.stdout.splitlines()[0]  # one line, however long: not wrapped at 80
+    assert first.startswith("sigmoid (") and first.endswith(" gold") and len(first) > 80
 
 
 def test_plot_writes_a_png_and_no_plan(nerkd, inputs, tmp_path):

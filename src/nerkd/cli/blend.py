@@ -126,7 +126,7 @@ def blend(
     if show:
         from rich.console import Console
 
-        Console(highlight=False).print(epoch_table(stats))
+        Console(highlight=False, soft_wrap=True).print(epoch_table(stats))  # lines unbroken
     if plot:
         core.plot_schedule(stats, plot)
     if writes_plan:
