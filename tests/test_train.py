@@ -131,6 +131,27 @@ def test_resume_after_a_crash_gives_the_same_model(tiny_bert, tmp_path):
     assert all(a[k].equal(b[k]) for k in a)
 
 
+def test_resume_goes_on_only_with_the_run_it_checkpointed(tiny_bert, tmp_path):
+    import shutil
+
+    records = _sentences(24)
+
+    def config(**changed):
+        return TrainConfig(**{"model": str(tiny_bert), "epochs": 2, "batch_size": 8,
+                              "lr": 1e-3, **changed})
+
+    _train_straight_and_crash(records, config, tmp_path)
+    other = [*records[:-1], make_record(["Rome", "won"], ["B-LOC", "O"])]
+    copy = shutil.copytree(tiny_bert, tmp_path / "copy")  # the same model elsewhere: fine
+    for data, changed, named in [(other, {}, "training data"), (records, {"seed": 7}, "--seed"),
+                                 (records, {"epochs": 3}, "--epochs"),
+                                 (records, {"max_length": 32}, "--max-length")]:
+        with pytest.raises(NerkdError, match=f"started with other {named}[;( ]"):
+            list(train(data, config(**changed), tmp_path / "resumed", resume=True))
+    list(train(records, config(model=str(copy)), tmp_path / "resumed", resume=True))
+    assert _same_weights(tmp_path / "straight", tmp_path / "resumed")
+
+
 def test_predict_streams_in_order_with_char_spans(tiny_bert, tmp_path):
     _run(_sentences(40), tmp_path, model=str(tiny_bert), epochs=1)
     tagger = load_tagger(str(tmp_path / "model"), batch_size=3)

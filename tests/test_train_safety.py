@@ -296,11 +296,16 @@ def test_a_model_directory_is_replaced_only_with_force(nerkd, tiny_bert, tmp_pat
     (model / "onnx").mkdir()  # the old weights' int8 graph: stale once the weights change
     (model / "onnx" / "model.int8.onnx").write_bytes(b"old")
     (model / "special_tokens_map.json").write_text("{}")  # another tokenizer's: goes too
+    (model / "eval.model").mkdir()  # names like the model's own files, but the user's
+    (model / "tokenizer_notes.txt").write_text("mine")
+    (model / "baseline.pt").write_text("mine")
     forced = nerkd("train", data, "-o", model, "--model", tiny_bert, "--epochs", "2", "--force")
     assert forced.exit_code == 0, forced.stderr
     assert json.loads((model / "nerkd.json").read_text())["config"]["epochs"] == 2
     assert (model / "NOTES.md").read_text() == "mine"
     assert (model / "results" / "test.json").read_text() == "{}"
+    assert (model / "eval.model").is_dir() and (model / "baseline.pt").read_text() == "mine"
+    assert (model / "tokenizer_notes.txt").read_text() == "mine"
     assert not (model / "onnx").exists() and not (model / "special_tokens_map.json").exists()
     assert _names(tmp_path) == ["m", "train.jsonl"]  # no .m.old, no m.nerkd-work
 
@@ -362,3 +367,72 @@ def test_a_model_is_not_written_to_stdout(nerkd, tiny_bert, tmp_path, monkeypatc
     result = nerkd("train", data, "--model", tiny_bert, "-o", "-")
     assert result.exit_code == 1 and "-o -: a model is a directory" in result.stderr
     assert not (tmp_path / "-").exists()
+
+
+def test_the_directory_you_are_in_is_not_an_output(nerkd, tiny_bert, tmp_path, monkeypatch):
+    here = tmp_path / "empty"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    data = tmp_path / "train.conll"
+    data.write_text("Paris B-LOC\n")
+    for output in (".", "..", str(here)):
+        result = nerkd("train", data, "--model", tiny_bert, "-o", output)
+        assert result.exit_code == 1 and "is the directory you are in" in result.stderr
+    assert list(here.iterdir()) == []
+
+
+# --- 7. model directories that are not whole ------------------------------------------------
+
+
+def _spoilt_copy(model, target, spoil):
+    shutil.copytree(model, target)
+    spoil(target)
+    return target
+
+
+def _without_classifier(directory):
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(directory / "model.safetensors")
+    save_file({k: v for k, v in weights.items() if "classifier" not in k},
+              directory / "model.safetensors")
+
+
+def _one_label_less(directory):
+    config = json.loads((directory / "config.json").read_text())
+    config["id2label"].pop(str(len(config["id2label"]) - 1))
+    config["label2id"] = {v: int(k) for k, v in config["id2label"].items()}
+    (directory / "config.json").write_text(json.dumps(config))
+
+
+def _no_vocabulary(directory):
+    for name in ("tokenizer.json", "vocab.txt"):
+        (directory / name).unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize(("spoil", "said"), [
+    (_without_classifier, "its weights lack 2 that config.json's model needs (classifier.bias"),
+    (_one_label_less, "the weights do not fit config.json: classifier.bias is "),
+    (_no_vocabulary, "the tokenizer has no vocabulary, only its special tokens"),
+])
+def test_a_model_that_is_not_whole_is_refused_not_filled_at_random(nerkd, tiny_tagger,
+                                                                    tmp_path, spoil, said):
+    model = _spoilt_copy(tiny_tagger, tmp_path / "spoilt", spoil)
+    result = nerkd("predict", "-m", model, "--from", "text", input="Peter left Paris.\n")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"nerkd: error: {model}: {said}")
+
+
+def test_a_student_missing_encoder_weights_is_refused(nerkd, tiny_bert, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    def drop_a_layer(directory):
+        weights = load_file(directory / "model.safetensors")
+        save_file({k: v for k, v in weights.items() if ".layer.1." not in k},
+                  directory / "model.safetensors")
+
+    student = _spoilt_copy(tiny_bert, tmp_path / "student", drop_a_layer)
+    result = nerkd("train", _data(tmp_path), "--model", student, "-o", tmp_path / "m",
+                   "--epochs", "1")
+    assert result.exit_code == 1 and "its weights lack" in result.stderr
+    assert not (tmp_path / "m").exists()

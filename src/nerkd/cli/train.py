@@ -87,6 +87,9 @@ def train(
             raise error.located(display_name(dev) if error.line else None) from None
     if resume and not resumable(Path(output)):
         warn(f"--resume: {output} has no unfinished run to resume; training from the start")
+    if not resume and resumable(Path(output)):
+        warn(f"{output}: an unfinished run's checkpoint is discarded, training from the start "
+             "(--resume goes on from it)")
     config = TrainConfig(
         model=resolve_model(model), epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
         max_length=max_length, patience=patience, device=device, labels=extra_labels,

@@ -190,6 +190,9 @@ def load_tokenizer(model: str) -> Any:
         raise NerkdError(f"{model}: cannot load tokenizer: {_first_line(error)}") from None
     if not tokenizer.is_fast:
         raise NerkdError(f"{model}: a fast tokenizer is needed (word alignment)")
+    if len(tokenizer) <= len(tokenizer.all_special_tokens):  # every word would be [UNK]
+        raise NerkdError(f"{model}: the tokenizer has no vocabulary, only its special tokens "
+                         "(tokenizer.json or vocab.txt missing?)")
     return tokenizer
 
 
@@ -212,13 +215,14 @@ def load_for_training(model: str, labels: list[str], head: str = "token") -> Any
     _require_safetensors(model, "AutoModel")
     _quiet(logging)  # "newly initialized head" is expected, not news
     try:
-        return _auto_class(head).from_pretrained(
+        loaded = _auto_class(head).from_pretrained(
             model, num_labels=len(labels), id2label=dict(enumerate(labels)),
             label2id={label: i for i, label in enumerate(labels)}, ignore_mismatched_sizes=True,
-            dtype=torch.float32, use_safetensors=True,
+            dtype=torch.float32, use_safetensors=True, output_loading_info=True,
         )
     except _load_errors() as error:
         raise NerkdError(f"{model}: cannot load model: {_first_line(error)}") from None
+    return _whole(model, *loaded, fresh=_head_or_pooler)
 
 
 def load_trained(model: str, head: str = "token") -> tuple[Any, list[str]]:
@@ -231,11 +235,41 @@ def load_trained(model: str, head: str = "token") -> tuple[Any, list[str]]:
     _require_safetensors(model, HEADS[head])
     _quiet(logging)
     try:
-        network = _auto_class(head).from_pretrained(model, use_safetensors=True,
-                                                    dtype=torch.float32)
+        loaded = _auto_class(head).from_pretrained(
+            model, use_safetensors=True, dtype=torch.float32, ignore_mismatched_sizes=True,
+            output_loading_info=True)
     except _load_errors() as error:
         raise NerkdError(f"{model}: cannot load model: {_first_line(error)}") from None
-    return network, _named_labels(network.config.id2label, model, head)
+    labels = _named_labels(loaded[0].config.id2label, model, head)  # an encoder has none
+    return _whole(model, *loaded, fresh=lambda network, key: False), labels
+
+
+def _whole(model: str, network: Any, info: dict[str, Any], fresh: Any) -> Any:
+    """``network`` if every weight it needs came from the files (transformers fills missing
+    or misshapen ones at random, and the model then answers at random): only those
+    ``fresh(network, key)`` allows may be new."""
+    missing = sorted(key for key in info["missing_keys"] if not fresh(network, key))
+    misshapen = sorted((key, tuple(stored), tuple(wanted))
+                       for key, stored, wanted in info["mismatched_keys"]
+                       if not fresh(network, key))
+    if misshapen:
+        key, stored, wanted = misshapen[0]
+        raise NerkdError(f"{model}: the weights do not fit config.json: {key} is "
+                         f"{'x'.join(map(str, stored))} in the weights, "
+                         f"{'x'.join(map(str, wanted))} by config.json"
+                         f"{f' (and {len(misshapen) - 1} more)' if len(misshapen) > 1 else ''}")
+    if missing:
+        named = f"{', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}"
+        raise NerkdError(f"{model}: its weights lack {len(missing)} that config.json's model "
+                         f"needs ({named}): incomplete, or of another kind of model")
+    return network
+
+
+def _head_or_pooler(network: Any, key: str) -> bool:
+    """Weights a model trained from an encoder may start afresh: the new head (outside the
+    encoder) and the pooler, which a token classifier's checkpoint does not carry."""
+    prefix = f"{network.base_model_prefix}."
+    return not key.startswith(prefix) or key.startswith(f"{prefix}pooler.")
 
 
 def _load_errors() -> tuple[type[Exception], ...]:

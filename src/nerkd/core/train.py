@@ -28,6 +28,7 @@ from nerkd.core.errors import NerkdError
 from nerkd.core.io import as_created, check_creatable
 from nerkd.core.plan import epochs_of_plan, is_plan
 from nerkd.core.records import Record
+from nerkd.core.resume import check_resumed, run_settings
 from nerkd.core.student import (
     autocast_dtype,
     forward_mode,
@@ -123,6 +124,10 @@ def check_model_output(output: Path, force: bool) -> None:
     anything else never is. Its folder must be writable (found now, not after training)."""
     if str(output) == "-":
         raise NerkdError("-o -: a model is a directory of files, not a stream: name one")
+    here = Path(os.path.realpath(os.curdir))
+    if output.resolve() in (here, *here.parents):  # its work folder would land inside it
+        raise NerkdError(f"-o {output}: is the directory you are in (or holds it); name the "
+                         "model's own directory, e.g. -o model")
     check_creatable(output)
     if not output.exists() and not output.is_symlink():
         return
@@ -170,13 +175,16 @@ def _train(records: Sequence[Record], config: TrainConfig, task: Any, output: Pa
               "train": str(next(network.parameters()).dtype).removeprefix("torch."),
               "autocast": autocast_dtype(device)}
     config.max_length = window_limit(network, config.max_length)
+    settings = run_settings(epochs, dev, labels, config)
+    if resume:
+        check_resumed((_checkpoint_meta(work) or {}).get("run"), settings, work)
     model = distributed.wrap(network)
     per_epoch = [_batches(task.rows(e, tokenizer, labels, config.max_length), i, config,
                           distributed) for i, e in enumerate(epochs)]
     total = sum(len(batches) for batches in per_epoch)
     optimizer, scheduler = _optimizer(network, config, total)
     state = _RunState.start(work, resume, network, optimizer, scheduler)
-    state.steps = [config.batch_size, config.lr]
+    state.steps, state.run = [config.batch_size, config.lr], settings
 
     def score() -> dict[str, Any] | None:
         if not dev or not distributed.is_main:
@@ -319,6 +327,7 @@ class _RunState:
         self.next_epoch, self.step, self.history = 0, 0, []
         self.best_f1, self.best_epoch, self.best_weights = -1.0, -1, None
         self.steps: list[Any] = []  # [batch size, lr]: a resume goes on with them
+        self.run: dict[str, Any] = {}  # what a resume must share (core.resume)
         self._loss_sum, self._started, self._seconds = 0.0, 0.0, 0.0
 
     @classmethod
@@ -393,7 +402,7 @@ class _RunState:
                 "best": self.best_weights is not None,
                 "param_groups": optimizer.state_dict()["param_groups"],
                 "scheduler": scheduler.state_dict(), "random": random.getstate(),
-                "steps": self.steps}
+                "steps": self.steps, "run": self.run}
         text = json.dumps(meta)
         _write_atomic(self.work / CHECKPOINT, lambda path: path.write_text(text, "utf-8"))
         for old in self.work.glob("tensors-*.safetensors"):
@@ -530,12 +539,17 @@ def _run_info(state: _RunState, config: TrainConfig, labels: list[str],
     }
 
 
-# What a saved model is made of (weights, config, tokenizer, nerkd.json, the int8 graph's
-# folder): never carried from a replaced model into its successor, where an old tokenizer
-# file would change how the new model reads.
-_MODEL_FILES = re.compile(r"config\.json|generation_config\.json|nerkd\.json|onnx|"
-                          r".*\.(safetensors|bin|pt|index\.json|model)|tokenizer.*|"
-                          r"special_tokens_map\.json|added_tokens\.json|vocab\..*|merges\.txt")
+# What a saved model is made of, by the names transformers and nerkd give them (weights and
+# their shards, config, tokenizer files, nerkd.json, the int8 graph's folder): never carried
+# from a replaced model into its successor, where an old tokenizer file would change how the
+# new model reads. Any other name is the user's and is kept.
+_MODEL_FILES = re.compile(
+    r"config\.json|generation_config\.json|nerkd\.json|onnx|"
+    r"(model|pytorch_model)(-\d+-of-\d+)?\.(safetensors|bin)|"
+    r"(model\.safetensors|pytorch_model\.bin)\.index\.json|"
+    r"tokenizer(_config)?\.json|tokenizer\.model|spiece\.model|sentencepiece\.bpe\.model|"
+    r"special_tokens_map\.json|added_tokens\.json|vocab\.(txt|json)|merges\.txt|"
+    r"chat_template\.(jinja|json)")
 
 
 def _keep_foreign_files(old: Path, new: Path) -> None:
