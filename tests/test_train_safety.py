@@ -436,3 +436,12 @@ def test_a_student_missing_encoder_weights_is_refused(nerkd, tiny_bert, tmp_path
                    "--epochs", "1")
     assert result.exit_code == 1 and "its weights lack" in result.stderr
     assert not (tmp_path / "m").exists()
+
+
+def test_starting_over_says_it_discards_the_checkpoint(nerkd, tiny_bert, tmp_path):
+    config = TrainConfig(model=str(tiny_bert), epochs=2, batch_size=8, lr=1e-3)
+    _crash_after_first_epoch(_sentences(16), config, tmp_path / "m")
+    result = nerkd("train", _data(tmp_path), "--model", tiny_bert, "-o", tmp_path / "m",
+                   "--epochs", "1")
+    assert result.exit_code == 0, result.stderr
+    assert "an unfinished run's checkpoint is discarded" in result.stderr
