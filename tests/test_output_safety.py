@@ -251,3 +251,16 @@ def test_an_error_of_the_caller_is_not_called_a_write_error(tmp_path):
         open(tmp_path / "missing" / "input.txt")  # noqa: SIM115 - the caller's own failure
     assert not (tmp_path / "out.txt").exists()
     assert not list(tmp_path.glob(".*.part"))
+
+
+def test_a_replaced_file_keeps_its_mode_and_a_new_one_gets_the_usual(nerkd, gold, tmp_path):
+    private, new = tmp_path / "private.conll", tmp_path / "new.conll"
+    private.write_text("old\n")
+    private.chmod(0o640)
+    for output in (private, new):
+        assert nerkd("convert", gold, "-o", output).exit_code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(private.stat().st_mode) == 0o640
+    assert stat.S_IMODE(new.stat().st_mode) == 0o666 & ~umask
+    assert private.read_text() == CONLL + "\n"

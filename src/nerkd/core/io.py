@@ -185,7 +185,7 @@ def _atomic(target: Path, binary: bool) -> Iterator[IO[Any]]:
     try:
         with _stream(os.fdopen(fd, "wb"), target, binary) as stream:
             yield stream
-        as_created(temp)
+        _keep_mode(target, temp)
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -253,6 +253,15 @@ def check_creatable(path: str | Path) -> None:
         if error.errno == errno.ENOENT and folder != target.parent:
             reason = f"cannot create folder {target.parent}"
         raise NerkdError(f"cannot write {path}: {reason}") from None
+
+
+def _keep_mode(target: Path, temp: str) -> None:
+    """The new file gets the mode of the one it replaces (a 0640 file stays 0640), or a new
+    file's mode."""
+    try:
+        os.chmod(temp, stat.S_IMODE(os.stat(target).st_mode))
+    except FileNotFoundError:
+        as_created(temp)
 
 
 def as_created(path: str | Path) -> None:
