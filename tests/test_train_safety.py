@@ -445,3 +445,9 @@ def test_starting_over_says_it_discards_the_checkpoint(nerkd, tiny_bert, tmp_pat
                    "--epochs", "1")
     assert result.exit_code == 0, result.stderr
     assert "an unfinished run's checkpoint is discarded" in result.stderr
+
+
+def test_stdin_is_read_once(nerkd, tiny_bert, tmp_path):
+    result = nerkd("train", "-", "--dev", "-", "--model", tiny_bert, "-o", tmp_path / "m",
+                   input="Paris B-LOC\n")
+    assert result.exit_code == 2 and "stdin (-) can be read once" in result.stderr

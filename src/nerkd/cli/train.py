@@ -62,6 +62,8 @@ def train(
 
     check_model_output(Path(output), force)  # before reading any data
     check_output(log or "-")
+    if [*data, dev].count("-") > 1:  # exit 2: the second would read nothing
+        raise typer.BadParameter("stdin (-) can be read once: give the other data as a file")
     for path in data:
         notice_stdin(path)
     per_file = [list(read_records(path)) for path in data]
