@@ -521,12 +521,17 @@ def test_options_a_schedule_does_not_read_are_said(nerkd, inputs, tmp_path):
 @pytest.mark.parametrize(("switch", "said"), [("0", "no epoch is before the switch"),
                                               ("3", "every epoch is before the switch"),
                                               ("1", None)])
-def test_a_switch_at_either_end_is_said(nerkd, inputs, switch, said):
+def test_a_switch_at_either_end_is_said(nerkd, inputs, switch, said, tmp_path):
     gold, silver = inputs
     result = nerkd("blend", "--gold", gold, "--silver", silver, "--schedule", "sequential",
                    "--epochs", "3", "--switch", switch)
     assert result.exit_code == 0, result.stderr
     assert (said in result.stderr) if said else "warning" not in result.stderr
+    table = tmp_path / "table.txt"  # no --switch, no --epochs: nothing to say of a switch
+    table.write_text("1 0\n0 1\n")
+    custom = nerkd("blend", "--gold", gold, "--silver", silver, "--schedule", "custom",
+                   "--custom", table)
+    assert custom.exit_code == 0 and "switch" not in custom.stderr
 
 
 def test_a_plan_is_not_written_as_conll(nerkd, inputs, tmp_path):

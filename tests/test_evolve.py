@@ -238,6 +238,21 @@ def test_a_budget_stops_cleanly_with_exit_3(nerkd, data, tiny_bert):
     assert not (data / "run" / "pool-2.jsonl").exists()
 
 
+def test_answers_cut_off_at_their_token_limit_are_counted_and_said(nerkd, data, tiny_bert):
+    write = _writer()
+
+    def wordy(messages):  # the samples, then notes past any token limit
+        return write(messages)[:-1] + ', "notes": "' + "word " * 2000 + '"}'
+
+    with FakeOpenAI(answer=answer_from({"describe the student's weaknesses": ANALYSIS},
+                                       default=wordy)) as server:
+        result = _evolve(nerkd, server, data, tiny_bert, rounds=1)
+    assert result.exit_code == 0, result.stderr
+    first = _metrics(data / "run")[0]
+    assert first["truncated"] == 3 and first["accepted"] == 3  # the samples came before the cut
+    assert "round 0: 3 of the teacher's answers stopped at their token limit" in result.stderr
+
+
 def test_samples_are_validated_one_by_one():
     task = NerTask(CONLL_LABELS)
     answer = "```json\n" + json.dumps({"samples": [

@@ -135,3 +135,9 @@ def test_punctuation_at_a_matchs_edges_is_left_out():
                             [(t.start, t.end) for t in tokens], LABELS)
     assert result.spans == [TokenSpan(3, 4, "MISC"), TokenSpan(6, 7, "LOC")]
     assert _align([("U.S.", "LOC")], ["the", "U.S.", "army"]).spans == [TokenSpan(1, 2, "LOC")]
+    text = "He codes C++ at Yahoo!"
+    tokens = tokenize(text)
+    signs = align_entities([("C++", "MISC"), ("Yahoo!", "ORG")], text,
+                           [(t.start, t.end) for t in tokens], LABELS)
+    assert [tokens[s.start].text + "..." + tokens[s.end - 1].text for s in signs.spans] == [
+        "C...+", "Yahoo...!"]  # signs that are part of a name stay in it

@@ -35,7 +35,7 @@ GOOD = '{"tokens": ["EU", "rejects"], "tags": ["B-ORG", "O"]}'
     ('{"tokens": ["a"], "docstart": "-DOCSTART- O\\nb O"}', "marker line"),
     ('{"tokens": ["EU", "x"], "tags": ["B-PER\\n", "O"]}', "'B-PER\\n' is not an IOB1/IOB2"),
     ('{"tokens": ["a"], "meta": {"x": 1e400}}', "invalid JSON: 1e400 is too large for a number"),
-    ('{"tokens": ["a"], "tags": ["B-PER"], "tags": ["O"]}', "key 'tags' is given twice"),
+    ('{"tokens": ["a"], "tags": ["B-PER"], "tags": ["O"]}', "ambiguous JSON: key 'tags'"),
     ('{"tokens": ["a"], "meta": {"c": 1, "c": 2}}', "key 'c' is given twice in one object"),
     ('{"text": "United won.", "label": "sport "}', "got 'sport '"),
     ('{"text": "\\ud83d\\ude00\\ud83d\\ude00 EU rejects", "spans": [{"start": 5, "end": 7, '

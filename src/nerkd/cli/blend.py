@@ -115,9 +115,10 @@ def blend(
         raise typer.BadParameter(f"--epochs is required with --schedule {plan_schedule.name}")
     if switch is not None and epochs is not None and switch > epochs:  # options that clash: 2
         raise typer.BadParameter(f"--switch {switch} is beyond --epochs {epochs}")
-    if switch in (0, epochs) and "--switch" not in unused:
+    if switch is not None and switch in (0, epochs) and "--switch" not in unused:
         before = "no epoch is" if switch == 0 else "every epoch is"
-        warn(f"--switch {switch}: {before} before the switch, so {schedule} does not blend")
+        warn(f"--switch {switch}: {before} before the switch, so every epoch of {schedule} is "
+             "alike")
     plan, stats = core.blend_plan(
         *core.read_pools(gold, silver, min_confidence is not None or weight_by_confidence),
         plan_schedule, epochs, seed, min_confidence,

@@ -12,7 +12,8 @@ dropped when still outside.
 A match longer than ``MAX_ENTITY_TOKENS`` tokens is dropped (``too_long``): small teachers
 sometimes return a whole clause as one "entity", and no CoNLL-2003 entity is that long.
 A mention is also looked for composed and decomposed (Unicode NFC, NFD), and a match loses the
-tokens of bare punctuation at its edges (``London.`` tags ``London``, not the full stop).
+tokens of sentence punctuation, quotes or brackets at its edges (``London.`` tags ``London``,
+not the full stop).
 
 Overlaps: spans are accepted longest first (earlier-listed first among equals); a span that
 overlaps one already accepted is dropped (reason ``overlap``).
@@ -40,6 +41,7 @@ DEFAULT_LABEL_MAP = {
     "CITY": "LOC", "MISCELLANEOUS": "MISC", "NORP": "MISC", "EVENT": "MISC",
 }
 FUZZY_MIN_RATIO = 0.85
+_ENCLOSING = {"Ps", "Pe", "Pi", "Pf"}  # brackets and quotation marks
 MAX_ENTITY_TOKENS = 10
 
 
@@ -116,10 +118,12 @@ def _other_normal_forms(mention: str) -> list[str]:
 
 
 def _inside_punctuation(start: int, end: int, text: str, offsets: Offsets) -> tuple[int, int]:
-    """The span without tokens of punctuation alone at its edges: "London." or a quoted
-    title names the entity, not the full stop or the quotes (CoNLL never tags them)."""
+    """The span without tokens of sentence punctuation, quotes or brackets alone at its
+    edges: "London." or a quoted title names the entity, not the full stop or the quotes
+    (CoNLL never tags them). Other signs are part of names: C++, C#, Yahoo!"""
     def bare(i: int) -> bool:
-        return not any(c.isalnum() for c in text[offsets[i][0] : offsets[i][1]])
+        return all(c in ".,;:'\"`" or unicodedata.category(c) in _ENCLOSING
+                   for c in text[offsets[i][0] : offsets[i][1]])
 
     while end - start > 1 and bare(end - 1):
         end -= 1

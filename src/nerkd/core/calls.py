@@ -56,6 +56,11 @@ class CallStats:
     stopped: str | None = None
 
 
+# What a run's teacher use is reported by, per evolve round (CallStats fields).
+USAGE = ("calls", "cached", "prompt_tokens", "completion_tokens", "cost", "truncated", "stopped")
+SPENT = USAGE[:-1]  # counts that grow over a run: a round's share is after minus before
+
+
 class BudgetReached(Exception):
     pass
 
@@ -129,8 +134,11 @@ class Caller:
         started = time.perf_counter()
         completion = await self._with_retries(messages, params)
         if completion.truncated:  # what was cut off is missing: once more, with twice the room
-            params = {**params, "max_tokens": 2 * params["max_tokens"]}
-            completion = await self._with_retries(messages, params)
+            longer = {**params, "max_tokens": 2 * params["max_tokens"]}
+            try:
+                completion, params = await self._with_retries(messages, longer), longer
+            except ItemFailed:  # refused (past the model's context?): the cut answer it is
+                pass
             self.stats.truncated += completion.truncated
         self.log.put(key, self.teacher.backend, self.teacher.model,
                      {"messages": messages, "params": params}, [completion.answer],

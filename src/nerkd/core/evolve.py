@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from nerkd.core.calls import SPENT
 from nerkd.core.errors import NerkdError, NerkdWarning
 from nerkd.core.evolve_task import EvolveTask, Student
 from nerkd.core.formats import read_records, write_records
@@ -119,6 +120,7 @@ class RoundMetrics:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
+    truncated: int = 0  # answers cut off at their token limit even with twice the room
     seconds: float = 0.0
 
 
@@ -248,9 +250,14 @@ class Evolver:
 
     def _account(self, metrics: RoundMetrics, before: dict[str, Any], started: float) -> None:
         after = self.teaching.usage()
-        for name in ("calls", "cached", "prompt_tokens", "completion_tokens", "cost"):
+        for name in SPENT:
             setattr(metrics, name, after[name] - before[name])
         metrics.seconds = round(time.perf_counter() - started, 2)
+        if metrics.truncated:
+            warnings.warn(f"round {metrics.round}: {metrics.truncated} of the teacher's answers "
+                          "stopped at their token limit even when asked again with twice the "
+                          "room: what they would have held after the cut is missing",
+                          NerkdWarning, stacklevel=2)
 
     def plot(self) -> None:
         """curve.png: the dev score (and the test score, where measured) per finished round."""

@@ -16,9 +16,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
+from nerkd.core.calls import USAGE
 from nerkd.core.records import Record
-
-USAGE = ("calls", "cached", "prompt_tokens", "completion_tokens", "cost", "stopped")
 
 
 class Labeller(Protocol):

@@ -17,13 +17,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from nerkd.core.calls import BudgetReached, Caller, ItemFailed, close_loop
+from nerkd.core.calls import USAGE, BudgetReached, Caller, ItemFailed, close_loop
 from nerkd.core.evolve_task import EvolveTask
 from nerkd.core.io import open_output
 from nerkd.core.records import Record
 
 NEAR_DUPLICATE = 0.8
-USAGE = ("calls", "cached", "prompt_tokens", "completion_tokens", "cost", "stopped")
 
 
 class Writer:

@@ -153,7 +153,7 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     if len(obj) < len(pairs):
         keys = [key for key, _ in pairs]
         twice = next(key for i, key in enumerate(keys) if key in keys[:i])
-        raise NerkdError(f"invalid JSON: key {twice!r} is given twice in one object")
+        raise NerkdError(f"ambiguous JSON: key {twice!r} is given twice in one object")
     return obj
 
 

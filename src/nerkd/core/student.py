@@ -10,7 +10,7 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -240,11 +240,13 @@ def load_trained(model: str, head: str = "token") -> tuple[Any, list[str]]:
             output_loading_info=True)
     except _load_errors() as error:
         raise NerkdError(f"{model}: cannot load model: {_first_line(error)}") from None
-    labels = _named_labels(loaded[0].config.id2label, model, head)  # an encoder has none
+    labels = _named_labels(loaded[0].config.id2label, model, head)  # first: a bare encoder
+    # lacks a head too, and "no entity labels" says better what it is
     return _whole(model, *loaded, fresh=lambda network, key: False), labels
 
 
-def _whole(model: str, network: Any, info: dict[str, Any], fresh: Any) -> Any:
+def _whole(model: str, network: Any, info: dict[str, Any],
+           fresh: Callable[[Any, str], bool]) -> Any:
     """``network`` if every weight it needs came from the files (transformers fills missing
     or misshapen ones at random, and the model then answers at random): only those
     ``fresh(network, key)`` allows may be new."""
@@ -260,8 +262,9 @@ def _whole(model: str, network: Any, info: dict[str, Any], fresh: Any) -> Any:
                          f"{f' (and {len(misshapen) - 1} more)' if len(misshapen) > 1 else ''}")
     if missing:
         named = f"{', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}"
-        raise NerkdError(f"{model}: its weights lack {len(missing)} that config.json's model "
-                         f"needs ({named}): incomplete, or of another kind of model")
+        raise NerkdError(f"{model}: its weights file lacks {len(missing)} weights that "
+                         f"config.json's model needs ({named}): incomplete, or of another kind "
+                         "of model")
     return network
 
 

@@ -547,7 +547,7 @@ _MODEL_FILES = re.compile(
     r"config\.json|generation_config\.json|nerkd\.json|onnx|"
     r"(model|pytorch_model)(-\d+-of-\d+)?\.(safetensors|bin)|"
     r"(model\.safetensors|pytorch_model\.bin)\.index\.json|"
-    r"tokenizer(_config)?\.json|tokenizer\.model|spiece\.model|sentencepiece\.bpe\.model|"
+    r"tokenizer(_config)?\.json|(tokenizer|spiece|spm|sentencepiece(\.bpe)?)\.model|"
     r"special_tokens_map\.json|added_tokens\.json|vocab\.(txt|json)|merges\.txt|"
     r"chat_template\.(jinja|json)")
 
