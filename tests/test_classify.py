@@ -134,3 +134,17 @@ def test_eval_of_predictions_without_any_class_is_an_error(nerkd, tmp_path):
     result = nerkd("eval", gold, tagged)
     assert result.exit_code == 1
     assert f"{tagged}: no record has a class (label)" in result.stderr
+
+
+def test_a_sentence_names_a_class_alone_or_none():
+    from nerkd.core.parse import ParseError
+    from nerkd.core.records import make_record
+    from nerkd.core.tasks.classify import ClassReading
+
+    reading = ClassReading(["spam", "not spam"], {})
+    record = make_record(["a"])
+    assert reading.read("This is not spam.", record)[0] == "not spam"  # the longer one
+    assert reading.read("Plainly spam, I think.", record)[0] == "spam"
+    assert ClassReading(["sport", "business"], {}).read("business.", record)[0] == "business"
+    with pytest.raises(ParseError):
+        ClassReading(["sport", "business"], {}).read("It is not sport at all.", record)

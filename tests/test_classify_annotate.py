@@ -56,7 +56,9 @@ def test_a_sentence_naming_one_class_counts_and_one_naming_none_is_asked_again(n
             return "I would say this is Sport."
         if "Shares" in text:  # sport or business? asked again, answered the same: failed
             return "Either sport or business, hard to say."
-        return "It is about the weather, not sport nor business really."
+        if "club" in text:
+            return "This is not business, really."  # a class denied is none
+        return "It is about the weather."  # none named
 
     with FakeOpenAI(answer=chatty) as server:
         result = _run(nerkd, tmp_path, server, "--min-annotated", "0")

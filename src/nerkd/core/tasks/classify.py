@@ -107,8 +107,9 @@ class ClassPrompt:
 
 class ClassReading:
     """An answer names a class: exactly, through the label map, or differing only in case; a
-    sentence instead of a class ("I would say business.") counts when it names one class
-    alone, as a word, and is re-asked like unreadable JSON when it names none or several;
+    short sentence instead of a class ("I would say business.") counts when it names one
+    class alone, as a word, and is re-asked like unreadable JSON when it names none or
+    several or denies one ("not sport");
     anything else is dropped and counted. Votes: the most named class, with the share of votes
     that named it (below half, the document is left out)."""
 
@@ -135,9 +136,15 @@ class ClassReading:
         return None, Counter(proposed=1, dropped_label=1)
 
     def _named_in(self, sentence: str) -> str:
+        """The one class a sentence names (a class inside a longer one named, as "spam" in
+        "not spam", does not count); a sentence naming none or several, or denying one ("not
+        sport"), is unreadable."""
         named = [label for label in self.labels
                  if re.search(rf"(?<!\w){re.escape(label)}(?!\w)", sentence, re.IGNORECASE)]
-        if len(named) != 1:
+        named = [label for label in named
+                 if not any(label != other and label.casefold() in other.casefold()
+                            for other in named)]
+        if len(named) != 1 or (_NEGATION.search(sentence) and not _NEGATION.search(named[0])):
             raise ParseError(f"an answer naming {len(named)} classes: {sentence[:80]!r}")
         return named[0]
 
@@ -169,6 +176,9 @@ def pick_documents(pool: Sequence[Record], k: int, seed: int = 0) -> list[Record
     return [r for turn in turns for r in turn if r is not None][:k]
 
 
+_NEGATION = re.compile(r"\b(not|no|never|neither|nor)\b|n't\b", re.IGNORECASE)
+
+
 def _named_class(answer: str) -> str | None:
     """The class an answer names: ``{"label": ...}`` (or ``class``), else a bare word."""
     for value in json_values(answer):
@@ -176,7 +186,7 @@ def _named_class(answer: str) -> str | None:
             for key in ("label", "class", "category"):
                 if isinstance(value.get(key), str) and value[key].strip():
                     return value[key].strip()
-    bare = answer.strip().strip('"').strip()
+    bare = answer.strip().strip('"').strip().rstrip(".!")  # "business." names business
     return bare if bare and "\n" not in bare and len(bare) <= 60 else None
 
 
