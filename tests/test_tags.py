@@ -19,6 +19,15 @@ def test_bioes_and_bilou_to_iob2():
     assert to_iob2(["U-LOC", "B-PER", "L-PER"]) == ["B-LOC", "B-PER", "I-PER"]
 
 
+def test_an_entity_ends_at_its_e_or_s_tag():
+    """Ill-formed BIOES as models write it: what follows an E- or S- starts anew (conlleval,
+    seqeval)."""
+    assert to_iob2(["S-PER", "I-PER"]) == ["B-PER", "B-PER"]
+    assert to_iob2(["B-PER", "E-PER", "I-PER", "E-PER", "O", "S-LOC", "E-LOC"]) == [
+        "B-PER", "I-PER", "B-PER", "I-PER", "O", "B-LOC", "B-LOC"]
+    assert to_iob2(["U-ORG", "L-ORG"]) == ["B-ORG", "B-ORG"]
+
+
 @pytest.mark.parametrize("scheme", ["iob1", "bioes", "iob2"])
 def test_writing_another_scheme_and_reading_back_is_identity(scheme):
     iob2 = ["B-PER", "I-PER", "B-PER", "O", "B-LOC", "B-ORG", "I-ORG", "I-ORG", "O", "B-MISC"]

@@ -1,7 +1,9 @@
 """Tag schemes: read IOB1, IOB2, BIOES (and BILOU); convert; tags <-> token spans.
 
 Every scheme is normalised to IOB2 the same way: ``S-``/``U-`` become ``B-``, ``E-``/``L-``
-become ``I-``, and an ``I-X`` that does not continue an ``X`` entity becomes ``B-X``. For IOB1
+become ``I-``, and an ``I-X`` that does not continue an ``X`` entity becomes ``B-X``; an entity
+ends at its ``E-``/``S-`` (``L-``/``U-``) tag, so an ``I-X`` or ``E-X`` after one starts another,
+as in conlleval and seqeval. For IOB1
 input that is exactly the IOB1 -> IOB2 conversion; for IOB2 input it *repairs* an ``I-`` after
 ``O`` (or after another type) by starting a new entity, as conlleval does. Nothing is rejected
 except tags that belong to no scheme.
@@ -48,26 +50,27 @@ def to_iob2(tags: Sequence[str]) -> list[str]:
     previous_label = ""
     forms = _IOB2_FORMS
     for tag in tags:
-        prefix, label, begin, inside = forms.get(tag) or _iob2_forms(tag)
+        prefix, label, begin, inside, ends = forms.get(tag) or _iob2_forms(tag)
         if prefix == "I" and previous_label == label:
             out.append(inside)
         else:
             out.append(begin)  # "O" for O; an I- that continues nothing starts an entity
-        previous_label = label
+        previous_label = "" if ends else label
     return out
 
 
-_IOB2_FORMS: dict[str, tuple[str, str, str, str]] = {}
+_IOB2_FORMS: dict[str, tuple[str, str, str, str, bool]] = {}
 
 
-def _iob2_forms(tag: str) -> tuple[str, str, str, str]:
+def _iob2_forms(tag: str) -> tuple[str, str, str, str, bool]:
     """A tag checked and read once (a file or a model repeats a handful of tags): its IOB2
-    prefix, its type, and its IOB2 spellings as a beginning and as a continuation. An
-    invalid tag raises and is not kept; the table is bounded against endless new types."""
+    prefix, its type, its IOB2 spellings as a beginning and as a continuation, and whether
+    it ends its entity (E-, S-, L-, U-). An invalid tag raises and is not kept; the table is
+    bounded against endless new types."""
     check_tag(tag)
     prefix, label = split_tag(tag)
-    forms = ("O", "", "O", "O") if prefix == "O" else (
-        _TO_IOB2_PREFIX[prefix], label, f"B-{label}", f"I-{label}")
+    forms = ("O", "", "O", "O", False) if prefix == "O" else (
+        _TO_IOB2_PREFIX[prefix], label, f"B-{label}", f"I-{label}", prefix in "ESLU")
     if len(_IOB2_FORMS) < 4096:
         _IOB2_FORMS[tag] = forms
     return forms
