@@ -120,6 +120,16 @@ def test_plot_draws_a_png_beside_the_same_report(nerkd, fixtures, tmp_path):
     assert png.stat().st_size > 5000  # a real drawing, not an empty canvas
 
 
+def test_plot_is_never_stdout_nor_an_input(nerkd, fixtures, tmp_path):
+    pred = tmp_path / "pred.conll"
+    pred.write_text((fixtures / "eval_pred.conll").read_text())
+    for plot in ("-", "", pred, tmp_path / "." / "pred.conll"):
+        result = nerkd("eval", fixtures / "eval_gold.conll", pred, "--plot", plot)
+        assert result.exit_code == 2 and "name a new PNG file" in result.stderr
+        assert result.stdout == ""
+    assert pred.read_text() == (fixtures / "eval_pred.conll").read_text()
+
+
 def test_by_id_pairs_sentences_and_counts_missing_ones_as_empty(nerkd, tmp_path):
     gold = [make_record(["Peter", "runs"], ["B-PER", "O"], id="a"),
             make_record(["EU", "talks"], ["B-ORG", "O"], id="b"),

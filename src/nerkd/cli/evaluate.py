@@ -51,6 +51,9 @@ def evaluate(
     from nerkd.core.io import check_output, display_name
     from nerkd.core.tasks import task_of
 
+    if plot is not None and (plot in ("", "-") or _is_one_of(plot, gold, pred)):
+        raise typer.BadParameter(f"--plot {plot!r}: name a new PNG file (stdout holds the "
+                                 "report, and an input is never overwritten)")
     check_output(plot or "-")
     if gold == pred == "-":
         raise typer.BadParameter("only one of GOLD and PRED can be - (stdin)")
@@ -66,3 +69,11 @@ def evaluate(
         kind.plot(report, plot)
     if table if table is not None else for_a_person():
         console().print(kind.table(report))
+
+
+def _is_one_of(path: str, *inputs: str) -> bool:
+    """Whether ``path`` names an existing file among ``inputs`` (however spelt)."""
+    import os
+
+    return any(name != "-" and os.path.exists(name) and os.path.exists(path)
+               and os.path.samefile(path, name) for name in inputs)
