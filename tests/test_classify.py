@@ -88,9 +88,16 @@ def test_eval_scores_documents(nerkd, tmp_path):
 
 def test_eval_by_id_counts_missing_documents_as_unanswered(nerkd, tmp_path):
     gold = _jsonl(tmp_path / "gold.jsonl", [{**a, "label": a["topic"]} for a in ARTICLES])
-    pred = _jsonl(tmp_path / "pred.jsonl", [{"id": "s1", "text": "x", "label": "sport"}])
+    spaced = "United  won the\ncup final 2-0."  # the same words: raw text puts it on a line
+    pred = _jsonl(tmp_path / "pred.jsonl", [{"id": "s1", "text": spaced, "label": "sport"}])
     report = json.loads(nerkd("eval", gold, pred, "--by-id").stdout)
     assert (report["unanswered"], report["accuracy"]) == (3, 0.25)
+    other = _jsonl(tmp_path / "other.jsonl", [{"id": "s1", "text": "United lost the cup final.",
+                                               "label": "sport"}])
+    result = nerkd("eval", gold, other, "--by-id")  # the same id, another document
+    assert result.exit_code == 1 and result.stderr.startswith(
+        f"nerkd: error: {gold}:2: document 1 (id s1) differs from {other}:1 (id s1) at "
+        "character 7: 'United won the cup final 2-0.' vs 'United lost the cup final.'")
     twice = _jsonl(tmp_path / "twice.jsonl", [{"id": "s1", "text": "x", "label": "sport"}] * 2)
     result = nerkd("eval", gold, twice, "--by-id")
     assert result.exit_code == 1 and f"{twice}:2: --by-id: id s1 appears twice" in result.stderr

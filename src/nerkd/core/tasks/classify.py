@@ -239,6 +239,9 @@ def evaluate_label_records(gold: Iterable[Record], pred: Iterable[Record], *,
         if stray:
             raise NerkdError(f"--by-id: id {stray[0]} is not in {names[0]}", names[1],
                          found[stray[0]].line)
+        for i, g in enumerate(gold_records):
+            if g.id in found:
+                _check_same_text(i, g, found[g.id], names)
         predicted = [found[g.id].label if g.id in found else None for g in gold_records]
     else:
         _check_aligned(gold_records, pred_records, names)
@@ -251,11 +254,23 @@ def evaluate_label_records(gold: Iterable[Record], pred: Iterable[Record], *,
 
 def _check_aligned(gold: list[Record], pred: list[Record], names: tuple[str, str]) -> None:
     for i, (g, p) in enumerate(zip(gold, pred)):
-        if g.text != p.text:
-            raise NerkdError(f"document {i} (id {g.id}) differs from {located(names[1], p)} "
-                             f"(id {p.id}): {g.text[:40]!r} vs {p.text[:40]!r}", names[0], g.line)
+        _check_same_text(i, g, p, names)
     if len(gold) != len(pred):
         raise unmatched(gold, pred, names, "document")
+
+
+def _check_same_text(i: int, gold: Record, pred: Record, names: tuple[str, str]) -> None:
+    """The two must be one document: the same words, however spaced (raw text output puts
+    a document on one line), or the error shows where they part."""
+    ours, theirs = " ".join(gold.text.split()), " ".join(pred.text.split())
+    if ours == theirs:
+        return
+    at = next((k for k, (a, b) in enumerate(zip(ours, theirs)) if a != b),
+              min(len(ours), len(theirs)))
+    start = max(0, at - 15)
+    raise NerkdError(f"document {i} (id {gold.id}) differs from {located(names[1], pred)} "
+                     f"(id {pred.id}) at character {at}: {ours[start:at + 25]!r} vs "
+                     f"{theirs[start:at + 25]!r}", names[0], gold.line)
 
 
 class ClassifyTraining:
