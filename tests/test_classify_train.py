@@ -269,6 +269,18 @@ def test_a_classifier_reads_a_document_per_line_of_raw_text(nerkd, trained, tmp_
     assert result.jsonl()[0]["text"].endswith("striker. Fans cheered.")
 
 
+def test_a_document_without_text_gets_no_class(nerkd, trained, tmp_path):
+    folder, _ = trained
+    docs = _write(tmp_path / "docs.jsonl", [{"id": "a", "text": "", "label": "sport"},
+                                            {"id": "b", "text": "The club won."},
+                                            {"id": "c", "text": "   "}])
+    result = nerkd("predict", docs, "--model", folder / "model")
+    assert result.exit_code == 0, result.stderr
+    assert [(r["id"], "label" in r) for r in result.jsonl()] == [
+        ("a", False), ("b", True), ("c", False)]  # the gold "sport" is no prediction either
+    assert "2 documents without text left without a class" in result.stderr
+
+
 def test_a_machine_label_replaces_the_other_tasks_gold(nerkd, trained, tiny_tagger, tmp_path):
     """``source`` speaks for every label of a record: a class predicted for a record with gold
     tags (or tags for one with a gold class) drops the gold, with a warning, rather than pass it

@@ -20,13 +20,14 @@ import hashlib
 import itertools
 import json
 import re
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from nerkd.core.errors import NerkdError
+from nerkd.core.errors import NerkdError, NerkdWarning
 from nerkd.core.evaluate import macro, scores
 from nerkd.core.parse import ParseError, json_values
 from nerkd.core.plan import record_weight
@@ -403,11 +404,21 @@ def load_classifier(model: str, device: str = "auto", batch_size: int | None = N
 
 def predict_labels(records: Iterable[Record], classifier: Classifier, chunk: int = 2048,
                    name: str | None = None) -> Iterator[Record]:
-    """Classify records lazily, ``chunk`` at a time, in input order (each gets ``label``)."""
-    iterator = iter(records)
+    """Classify records lazily, ``chunk`` at a time, in input order (each gets ``label``). A
+    document without text gets none (a class for nothing would be a guess), as ``annotate``
+    leaves it out; how many is said."""
+    iterator, empty = iter(records), 0
     while batch := list(itertools.islice(iterator, chunk)):
-        for record, label in zip(batch, classifier.classify([r.text for r in batch])):
-            labelled = record.silver(label=label)
+        labels = iter(classifier.classify([r.text for r in batch if r.text.strip()]))
+        for record in batch:
+            if not record.text.strip():
+                empty += 1
+                yield replace(record, label=None, source=None)
+                continue
+            labelled = record.silver(label=next(labels))
             if name:
                 labelled.meta["predicted_by"] = name
             yield labelled
+    if empty:
+        warnings.warn(f"{empty} document{'s' if empty > 1 else ''} without text left without "
+                      "a class", NerkdWarning, stacklevel=2)
