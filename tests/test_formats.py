@@ -180,6 +180,20 @@ def test_records_without_tokens_left_out_of_conll_are_said(tmp_path):
         write_records([make_record([], id="e"), make_record(["a"], id="a")], out, "conll")
 
 
+def test_gzipped_bytes_are_read_whatever_the_name(tmp_path):
+    """stdin has no name (``cat x.conll.gz | nerkd ...``), nor has a file renamed."""
+    import subprocess
+    import sys
+
+    packed = gzip.compress(b"EU B-ORG\nrejects O\n")
+    (tmp_path / "x.conll").write_bytes(packed)
+    for source, given in ((tmp_path / "x.conll", b""), ("-", packed)):
+        done = subprocess.run([sys.executable, "-m", "nerkd", "convert", str(source), "--to",
+                               "conll"], input=given, capture_output=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == b"EU B-ORG\nrejects O\n\n"
+
+
 def test_a_corrupt_gzip_is_a_located_read_error(tmp_path):
     data = bytearray(gzip.compress(b'{"tokens": ["a"]}\n' * 2000))
     data[30] ^= 0xFF

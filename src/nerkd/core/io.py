@@ -40,15 +40,26 @@ def stdout_file() -> str | None:
 
 
 def _open_binary(path: str | Path) -> IO[bytes]:
+    """The input's bytes, gunzipped where its name ends in ``.gz`` or its bytes begin as
+    gzip's do (``cat x.jsonl.gz | nerkd ...``: stdin has no name)."""
     if str(path) == STDIO:
-        return sys.stdin.buffer
-    try:
-        handle: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed by read_lines
-    except OSError as error:
-        raise NerkdError(f"cannot open: {error.strerror}", str(path)) from None
-    if str(path).endswith(".gz"):
+        handle: IO[bytes] = sys.stdin.buffer
+    else:
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - closed by read_lines
+        except OSError as error:
+            raise NerkdError(f"cannot open: {error.strerror}", str(path)) from None
+    if str(path).endswith(".gz") or _begins_as_gzip(handle):
         return gzip.GzipFile(fileobj=handle)  # type: ignore[return-value]
     return handle
+
+
+def _begins_as_gzip(handle: IO[bytes]) -> bool:
+    peek = getattr(handle, "peek", None)  # buffered streams look ahead without consuming
+    try:
+        return peek is not None and peek(2)[:2] == b"\x1f\x8b"
+    except (OSError, ValueError):
+        return False
 
 
 def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
