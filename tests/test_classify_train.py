@@ -129,8 +129,8 @@ def test_one_class_is_nothing_to_learn(nerkd, tiny_bert, tmp_path):
     result = nerkd("train", train, "--labels", "sport,business", "--model", tiny_bert, "-o",
                    tmp_path / "m")
     assert result.exit_code == 1 and not (tmp_path / "m").exists()
-    assert result.stderr == ("nerkd: error: every training document is of class 'sport': a "
-                             "student trained on them would only ever predict it\n")
+    assert result.stderr == (f"nerkd: error: {train}: every training document is of class "
+                             "'sport': a student trained on them would only ever predict it\n")
     empty = _write(tmp_path / "empty.jsonl", [{"text": "", "label": "sport"},
                                               {"text": "  ", "label": "business"}])
     result = nerkd("train", empty, "--model", tiny_bert, "-o", tmp_path / "m")

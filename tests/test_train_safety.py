@@ -451,3 +451,12 @@ def test_stdin_is_read_once(nerkd, tiny_bert, tmp_path):
     result = nerkd("train", "-", "--dev", "-", "--model", tiny_bert, "-o", tmp_path / "m",
                    input="Paris B-LOC\n")
     assert result.exit_code == 2 and "stdin (-) can be read once" in result.stderr
+
+
+def test_a_plan_without_an_epoch_is_named_at_its_file(nerkd, tiny_bert, tmp_path):
+    plan = tmp_path / "plan.jsonl"
+    plan.write_text('{"tokens": ["Rome"], "tags": ["B-LOC"], "epoch": 0}\n'
+                    '{"tokens": ["Oslo"], "tags": ["B-LOC"], "epoch": 2}\n')
+    result = nerkd("train", plan, "--model", tiny_bert, "-o", tmp_path / "m")
+    assert result.exit_code == 1
+    assert result.stderr == f"nerkd: error: {plan}: the plan has no records for epoch 1\n"

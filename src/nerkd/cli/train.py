@@ -50,7 +50,6 @@ def train(
 
     Multi-GPU: torchrun --nproc-per-node N -m nerkd train ... Example: nerkd train train.conll --dev dev.conll -o model
     """
-    from nerkd.core.errors import NerkdError
     from nerkd.core.formats import read_records
     from nerkd.core.io import check_output, display_name, file_digest
     from nerkd.core.plan import is_plan
@@ -81,12 +80,10 @@ def train(
     one_task(records)
     kind = kit(task_of(records) if task == "auto" else task)
     extra_labels = list(kind.labels(labels)) if labels else None
-    if dev_records is not None:  # named here, before the model loads
+    if dev_records is not None:
         require_labels(dev_records, f"--dev {display_name(dev)}", kind.name)
-        try:  # a dev label training lacks, at its line of the dev file
-            training_task(kind.name, class_weights).labels(records, dev_records, extra_labels)
-        except NerkdError as error:
-            raise error.located(display_name(dev) if error.line else None) from None
+    _check_data(records, epochs, dev_records, extra_labels,
+                training_task(kind.name, class_weights), data, dev)
     if resume and not resumable(Path(output)):
         warn(f"--resume: {output} has no unfinished run to resume; training from the start")
     if not resume and resumable(Path(output)):
@@ -104,6 +101,26 @@ def train(
             pass
         return
     write_json(_render(events, Path(log) if log else None, kind))
+
+
+def _check_data(records: list[Any], epochs: int | None, dev_records: list[Any] | None,
+                labels: list[str] | None, task: Any, data: list[str], dev: str | None) -> None:
+    """What training would refuse in the data, refused here, before the model loads, at
+    the file it concerns: a plan's epochs, labels there is nothing to learn from, a dev
+    label training lacks (at its dev line)."""
+    from nerkd.core.errors import NerkdError
+    from nerkd.core.io import display_name
+    from nerkd.core.plan import epochs_of_plan
+
+    name = display_name(data[0]) if len(data) == 1 else None
+    try:
+        epochs_of_plan([r for r in records if r.tokens], epochs)
+    except NerkdError as error:
+        raise error.located(name) from None
+    try:
+        task.labels(records, dev_records, labels)
+    except NerkdError as error:  # of its errors, only a dev label training lacks has a line
+        raise error.located(display_name(dev) if dev and error.line else name) from None
 
 
 def _render(events: Any, log: Path | None, kind: Any) -> dict[str, Any]:
