@@ -153,5 +153,10 @@ def test_a_sentence_names_a_class_alone_or_none():
     assert reading.read("This is not spam.", record)[0] == "not spam"  # the longer one
     assert reading.read("Plainly spam, I think.", record)[0] == "spam"
     assert ClassReading(["sport", "business"], {}).read("business.", record)[0] == "business"
-    with pytest.raises(ParseError):
-        ClassReading(["sport", "business"], {}).read("It is not sport at all.", record)
+    mapped = ClassReading(["sport", "business", "tech"], {"football": "sport"})
+    assert mapped.read("I would say football.", record)[0] == "sport"  # --label-map names too
+    assert mapped.read("**Tech**", record)[0] == "tech"
+    assert mapped.read("Sport, no doubt.", record)[0] == "sport"  # a negation elsewhere
+    for denied in ("It is not sport at all.", "It isn't really sport."):
+        with pytest.raises(ParseError):
+            mapped.read(denied, record)

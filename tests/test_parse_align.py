@@ -117,6 +117,12 @@ def test_repeats_label_every_further_mention_that_no_span_covers():
     assert result.counts["aligned_repeat"] == 1 and result.counts["aligned_exact"] == 2
 
 
+def test_repeats_of_a_mention_found_with_a_tokens_final_period():
+    result = _align([("Acme Corp", "ORG")], "Acme Corp. sued Acme Corp today".split(),
+                    repeats=True)
+    assert result.spans == [TokenSpan(0, 2, "ORG"), TokenSpan(3, 5, "ORG")]
+
+
 def test_a_mention_is_found_in_either_unicode_normal_form():
     import unicodedata
 
@@ -128,12 +134,13 @@ def test_a_mention_is_found_in_either_unicode_normal_form():
 def test_punctuation_at_a_matchs_edges_is_left_out():
     from nerkd.core.tokenize import tokenize
 
-    text = 'He saw "Titanic" in London.'
+    text = 'He saw "Titanic" in London. Who is Kim?'
     tokens = tokenize(text)
-    assert [t.text for t in tokens] == ["He", "saw", '"', "Titanic", '"', "in", "London", "."]
-    result = align_entities([('"Titanic"', "MISC"), ("London.", "LOC")], text,
+    assert [t.text for t in tokens][:8] == ["He", "saw", '"', "Titanic", '"', "in", "London", "."]
+    result = align_entities([('"Titanic"', "MISC"), ("London.", "LOC"), ("Kim?", "PER")], text,
                             [(t.start, t.end) for t in tokens], LABELS)
-    assert result.spans == [TokenSpan(3, 4, "MISC"), TokenSpan(6, 7, "LOC")]
+    assert result.spans == [TokenSpan(3, 4, "MISC"), TokenSpan(6, 7, "LOC"),
+                            TokenSpan(10, 11, "PER")]
     assert _align([("U.S.", "LOC")], ["the", "U.S.", "army"]).spans == [TokenSpan(1, 2, "LOC")]
     text = "He codes C++ at Yahoo!"
     tokens = tokenize(text)

@@ -156,10 +156,10 @@ def _write(records: Iterable[Record], output: str, fmt: str,
             _finish(so_far, report, min_annotated, what, unwritten)  # raises
 
     written = write_records(judged_first_if_empty(), output, fmt)
-    if lost:
-        lost[0].message += (f"; the output holds the {written} records before it, and a re-run "
-                            "resumes from the call log")
-    _finish(stats(), report, min_annotated, what, lost=lost[0] if lost else None)
+    failure = TeacherError(f"{lost[0].message.rstrip('.')}; the output holds the {written} "
+                           "records before it, and a re-run resumes from the call log"
+                           ) if lost else None
+    _finish(stats(), report, min_annotated, what, lost=failure)
 
 
 def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,
@@ -175,15 +175,16 @@ def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,
             stream.write(json.dumps(stats, indent=2) + "\n")
     info(_summary(stats, what))
     if stats.get("truncated"):
-        warn(f"{stats['truncated']} of the teacher's answers stopped at their token limit even "
-             "when asked again with twice the room: what they would have listed after the cut "
-             "is missing from their records")
+        warn(f"{stats['truncated']} of the teacher's answers were cut off at their token limit "
+             "(asked again with twice the room, or not: refused, or past the budget): what "
+             "they would have listed after the cut is missing from their records")
     if lost is not None:
         raise lost
     failed = stats["failed"]
     first = f"{failed[0]['id']}: {failed[0]['reason']}" if failed else ""
     if failed:
-        warn(f"{len(failed)} records could not be annotated (first: {first})")
+        some = "1 record" if len(failed) == 1 else f"{len(failed)} records"
+        warn(f"{some} could not be annotated (first: {first})")
     if stats["stopped"]:
         done = (f"nothing was annotated, so {unwritten}" if unwritten
                 else "the output is complete up to that point")

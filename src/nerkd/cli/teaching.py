@@ -41,11 +41,12 @@ def label_map(spec: str | None) -> dict[str, str]:
     from pathlib import Path
 
     from nerkd.core.errors import NerkdError
+    from nerkd.core.io import read_text
 
     if not spec:
         return {}
     if Path(spec).exists():
-        spec = ",".join(Path(spec).read_text(encoding="utf-8").split())
+        spec = ",".join(read_text(spec).split())
     pairs = [item.split("=", 1) for item in spec.split(",") if item.strip()]
     if any(len(pair) != 2 for pair in pairs):
         raise NerkdError(f"--label-map wants FROM=TO pairs, got {spec!r}")

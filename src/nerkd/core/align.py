@@ -60,6 +60,7 @@ class _Placed:
     end: int
     label: str
     how: str
+    mention: str = ""  # as the teacher wrote it
 
 
 def align_entities(
@@ -102,7 +103,7 @@ def align_entities(
             result.counts["dropped_too_long"] += 1
             continue
         cursor = offsets[end - 1][1]
-        placed.append(_Placed(order, start, end, label, how))
+        placed.append(_Placed(order, start, end, label, how, mention))
     taken = _without_overlaps(placed, result.counts)
     if repeats:
         taken += _repeats(taken, text, offsets, starts, ends, result.counts)
@@ -120,9 +121,10 @@ def _other_normal_forms(mention: str) -> list[str]:
 def _inside_punctuation(start: int, end: int, text: str, offsets: Offsets) -> tuple[int, int]:
     """The span without tokens of sentence punctuation, quotes or brackets alone at its
     edges: "London." or a quoted title names the entity, not the full stop or the quotes
-    (CoNLL never tags them). Other signs are part of names: C++, C#, Yahoo!"""
+    (CoNLL never tags them). Other signs are part of names: C++, C#, Yahoo! (so "Paris!"
+    keeps its "!")."""
     def bare(i: int) -> bool:
-        return all(c in ".,;:'\"`" or unicodedata.category(c) in _ENCLOSING
+        return all(c in ".,;:?'\"`" or unicodedata.category(c) in _ENCLOSING
                    for c in text[offsets[i][0] : offsets[i][1]])
 
     while end - start > 1 and bare(end - 1):
@@ -202,14 +204,17 @@ def _without_overlaps(placed: list[_Placed], counts: Counter[str]) -> list[_Plac
 
 def _repeats(taken: list[_Placed], text: str, offsets: Offsets, starts: dict[int, int],
              ends: dict[int, int], counts: Counter[str]) -> list[_Placed]:
-    """Uncovered exact occurrences of the accepted entities' texts, longest entity first."""
+    """Uncovered exact occurrences of the accepted entities, as matched and as the teacher
+    wrote them ("Acme Corp" matched "Acme Corp." once and recurs without the period),
+    longest entity first."""
     added: list[_Placed] = []
     for span in sorted(taken, key=lambda p: (p.start - p.end, p.order)):
-        mention = text[offsets[span.start][0] : offsets[span.end - 1][1]]
-        for start, end, _ in _occurrences(mention, text, starts, ends, fold_case=False):
-            if not _overlaps(start, end, taken + added):
-                added.append(_Placed(span.order, start, end, span.label, "repeat"))
-                counts["aligned_repeat"] += 1
+        matched = text[offsets[span.start][0] : offsets[span.end - 1][1]]
+        for mention in dict.fromkeys(m for m in (matched, span.mention) if m):
+            for start, end, _ in _occurrences(mention, text, starts, ends, fold_case=False):
+                if not _overlaps(start, end, taken + added):
+                    added.append(_Placed(span.order, start, end, span.label, "repeat"))
+                    counts["aligned_repeat"] += 1
     return added
 
 

@@ -137,8 +137,9 @@ class Caller:
             longer = {**params, "max_tokens": 2 * params["max_tokens"]}
             try:
                 completion, params = await self._with_retries(messages, longer), longer
-            except ItemFailed:  # refused (past the model's context?): the cut answer it is
-                pass
+                self.stats.calls += 1
+            except (ItemFailed, BudgetReached):  # refused (past the model's context?), or
+                pass  # past the budget: the cut answer, paid for, is kept and logged
             self.stats.truncated += completion.truncated
         self.log.put(key, self.teacher.backend, self.teacher.model,
                      {"messages": messages, "params": params}, [completion.answer],

@@ -79,6 +79,12 @@ def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
             handle.close()
 
 
+def read_text(path: str | Path) -> str:
+    """A small text file (labels, a prompt, a label map) read as data files are: gzip looked
+    through, strict UTF-8 located at its line, any line ending."""
+    return "\n".join(line for _, line in read_lines(path))
+
+
 def _split_cr(raw: bytes) -> list[bytes]:
     """One line read up to LF, cut again at any bare CR inside it: only the CR of a final
     CRLF belongs to the line end (``a\\r\\r\\n`` is a line, then a blank one)."""

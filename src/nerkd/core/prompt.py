@@ -16,6 +16,7 @@ from string import Template
 from typing import Any
 
 from nerkd.core.errors import NerkdError
+from nerkd.core.io import read_lines, read_text
 from nerkd.core.records import Record
 
 CONLL_LABELS = {
@@ -128,7 +129,7 @@ def read_labels(spec: str | None) -> dict[str, str]:
     path = Path(spec)
     if spec.strip() and path.is_file():
         labels = {}
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in read_lines(path):
             if line.strip() and not line.startswith("#"):
                 name, _, about = line.partition(":")
                 labels[_label_name(name, spec, number)] = about.strip()
@@ -173,10 +174,7 @@ def similar_examples(text: str, pool: Sequence[Record], k: int) -> list[Record]:
 def load_template(path: str | None) -> str:
     if path is None:
         return USER
-    try:
-        template = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise NerkdError(f"cannot read prompt template: {error.strerror}", path) from None
+    template = read_text(path)
     if "$text" not in template:
         raise NerkdError("a prompt template must contain $text", path)
     return template

@@ -29,6 +29,7 @@ from typing import Any
 
 from nerkd.core.errors import NerkdError, NerkdWarning
 from nerkd.core.evaluate import macro, scores
+from nerkd.core.io import read_text
 from nerkd.core.parse import ParseError, json_values
 from nerkd.core.plan import record_weight
 from nerkd.core.records import Record, index_by_id, located, require_labels, unmatched
@@ -56,7 +57,7 @@ def read_classes(spec: str) -> dict[str, str]:
     lines (``#`` starts a comment). Names keep their case."""
     path = Path(spec)
     if spec.strip() and path.is_file():
-        pairs = [line.partition(":") for line in path.read_text(encoding="utf-8").splitlines()
+        pairs = [line.partition(":") for line in read_text(path).splitlines()
                  if line.strip() and not line.startswith("#")]
         classes: dict[str, str] = {}
         for name, _, about in pairs:
@@ -137,17 +138,21 @@ class ClassReading:
         return None, Counter(proposed=1, dropped_label=1)
 
     def _named_in(self, sentence: str) -> str:
-        """The one class a sentence names (a class inside a longer one named, as "spam" in
-        "not spam", does not count); a sentence naming none or several, or denying one ("not
-        sport"), is unreadable."""
-        named = [label for label in self.labels
-                 if re.search(rf"(?<!\w){re.escape(label)}(?!\w)", sentence, re.IGNORECASE)]
-        named = [label for label in named
-                 if not any(label != other and label.casefold() in other.casefold()
-                            for other in named)]
-        if len(named) != 1 or (_NEGATION.search(sentence) and not _NEGATION.search(named[0])):
-            raise ParseError(f"an answer naming {len(named)} classes: {sentence[:80]!r}")
-        return named[0]
+        """The one class a sentence names, by its name or a ``--label-map`` name (a name
+        inside a longer one named, as "spam" in "not spam", does not count); a sentence
+        naming none or several, or denying the one ("not sport", "isn't really sport"), is
+        unreadable."""
+        names = {**{k: self.by_case.get(v.casefold()) for k, v in self.label_map.items()},
+                 **{label.casefold(): label for label in self.labels}}
+        found = {name: match for name in names if names[name] and (match := re.search(
+            rf"(?<!\w){re.escape(name)}(?!\w)", sentence, re.IGNORECASE))}
+        found = {name: match for name, match in found.items()
+                 if not any(name != other and name in other for other in found)}
+        classes = {names[name] for name in found}
+        if len(classes) != 1 or any(_NEGATION.search(sentence[max(0, m.start() - 20):m.start()])
+                                    for m in found.values()):
+            raise ParseError(f"no one class named, and not denied: {sentence[:80]!r}")
+        return classes.pop()  # type: ignore[return-value]
 
     def agree(self, values: list[str | None], votes: int) -> tuple[str | None, float]:
         counts = Counter(v for v in values if v is not None)
@@ -187,7 +192,7 @@ def _named_class(answer: str) -> str | None:
             for key in ("label", "class", "category"):
                 if isinstance(value.get(key), str) and value[key].strip():
                     return value[key].strip()
-    bare = answer.strip().strip('"').strip().rstrip(".!")  # "business." names business
+    bare = answer.strip().strip('"*_`').strip().rstrip(".!")  # "**Business.**": business
     return bare if bare and "\n" not in bare and len(bare) <= 60 else None
 
 

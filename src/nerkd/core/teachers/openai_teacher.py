@@ -29,6 +29,7 @@ class OpenAITeacher:
         if not model:
             raise TeacherError("the openai backend needs --model")
         self.model, self.where = model, _public(base_url or "https://api.openai.com/v1")
+        _check_url(base_url)
         self._base_url, self._timeout = base_url, timeout
         self._client: Any = None  # made in the running event loop
         self._mode: str | None = None  # settled after the first success
@@ -38,7 +39,7 @@ class OpenAITeacher:
 
         if self._client is None:
             # Local servers want no key; the client insists on one, so pass a placeholder.
-            key = os.environ.get("OPENAI_API_KEY") or "no-key"
+            key = _key() or "no-key"
             self._client = AsyncOpenAI(base_url=self._base_url, api_key=key,
                                        timeout=self._timeout, max_retries=0)
         return self._client
@@ -122,21 +123,37 @@ def _too_long(error: Any) -> bool:
 def _without_key(text: str) -> str:
     """``text`` with the API key taken out: some servers and proxies quote it back in their
     error messages ("Incorrect API key provided: sk-...")."""
-    key = os.environ.get("OPENAI_API_KEY") or ""
+    key = _key()
     return text.replace(key, "[the API key]") if len(key) >= 8 else text
 
 
-def _public(url: str) -> str:
-    """A base URL fit for messages: a user, password or query (where keys are sometimes put)
-    left out."""
-    from urllib.parse import urlsplit, urlunsplit
+def _key() -> str:
+    """``OPENAI_API_KEY`` without the spaces or line end a key file leaves (an HTTP header
+    cannot carry them: the request failed as "connection error")."""
+    return os.environ.get("OPENAI_API_KEY", "").strip()
+
+
+def _check_url(url: str | None) -> None:
+    """A base URL the client cannot use, said without its parts (the client's own message
+    quotes the password: "Invalid port: 'hunt'")."""
+    import httpx
 
     try:
-        parts = urlsplit(url)
-        host = parts.netloc.rpartition("@")[2]
-        return urlunsplit((parts.scheme, host, parts.path, "", ""))
-    except ValueError:  # not a URL at all: the client will say so
-        return url.rpartition("@")[2].partition("?")[0]
+        if url is not None:
+            httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        raise TeacherError(f"--base-url {_public(url)}: not a usable URL (scheme, host, port, "
+                           "path)") from None
+
+
+def _public(url: str) -> str:
+    """A base URL fit for messages: a user, password, query or fragment (where keys are
+    sometimes put) left out, however odd the URL (no scheme; a password holding / or #)."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    place = rest.rpartition("@")[2].partition("?")[0].partition("#")[0]
+    return f"{scheme}{separator}{place}"
 
 
 def _map(error: Exception) -> Exception:
