@@ -148,6 +148,13 @@ def test_a_sentence_names_a_class_alone_or_none():
     from nerkd.core.records import make_record
     from nerkd.core.tasks.classify import ClassReading
 
+    dotted = ClassReading(["U.S.", "World!"], {})  # classes that end in a sign, as written
+    assert [dotted.read(a, make_record(["a"]))[0] for a in ("U.S.", "World!")] == [
+        "U.S.", "World!"]
+    nested = ClassReading(["business", "small business"], {})
+    assert nested.read("It is small business.", make_record(["a"]))[0] == "small business"
+    with pytest.raises(ParseError):  # both named, each in its own place
+        nested.read("Business rather than small business", make_record(["a"]))
     reading = ClassReading(["spam", "not spam"], {})
     record = make_record(["a"])
     assert reading.read("This is not spam.", record)[0] == "not spam"  # the longer one

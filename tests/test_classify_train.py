@@ -279,6 +279,9 @@ def test_a_document_without_text_gets_no_class(nerkd, trained, tmp_path):
     assert [(r["id"], "label" in r) for r in result.jsonl()] == [
         ("a", False), ("b", True), ("c", False)]  # the gold "sport" is no prediction either
     assert "2 documents without text left without a class" in result.stderr
+    nothing = _write(tmp_path / "nothing.jsonl", [{"id": "a", "text": " "}])
+    result = nerkd("predict", nothing, "--model", folder / "model")
+    assert result.exit_code == 1 and "no document to classify" in result.stderr
 
 
 def test_a_machine_label_replaces_the_other_tasks_gold(nerkd, trained, tiny_tagger, tmp_path):

@@ -123,7 +123,7 @@ def test_plot_draws_a_png_beside_the_same_report(nerkd, fixtures, tmp_path):
 def test_plot_is_never_stdout_nor_an_input(nerkd, fixtures, tmp_path):
     pred = tmp_path / "pred.conll"
     pred.write_text((fixtures / "eval_pred.conll").read_text())
-    for plot in ("-", "", pred, tmp_path / "." / "pred.conll"):
+    for plot in ("-", "", pred, tmp_path / "." / "pred.conll", "/dev/stdout"):
         result = nerkd("eval", fixtures / "eval_gold.conll", pred, "--plot", plot)
         assert result.exit_code == 2 and "name a new PNG file" in result.stderr
         assert result.stdout == ""

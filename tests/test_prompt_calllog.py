@@ -63,3 +63,23 @@ def test_call_log_round_trip_and_keys(tmp_path):
     again = CallLog(tmp_path / "calls.sqlite")
     assert again.get(key) == {"answers": ["answer"], "prompt_tokens": 3, "completion_tokens": 4}
     assert len(again) == 1
+
+
+def test_a_prompt_template_is_read_as_it_is(tmp_path):
+    import gzip
+
+    import pytest
+
+    from nerkd.core.errors import NerkdError
+    from nerkd.core.prompt import load_template
+
+    template = "Label the entities.\r\n\r\nText: $text\n"
+    (tmp_path / "t.txt").write_bytes(template.encode())  # its line ends are part of the key
+    assert load_template(str(tmp_path / "t.txt")) == template
+    (tmp_path / "t.txt.gz").write_bytes(gzip.compress(template.encode()))
+    assert load_template(str(tmp_path / "t.txt.gz")) == template
+    (tmp_path / "bad.txt").write_bytes(b"Text: $text\nna\xefve\n")
+    with pytest.raises(NerkdError, match=r"bad.txt:2: not valid UTF-8 \(byte 0xef at column 3"):
+        load_template(str(tmp_path / "bad.txt"))
+    with pytest.raises(NerkdError, match="not - "):
+        load_template("-")

@@ -175,9 +175,9 @@ def _finish(stats: dict[str, Any], report: str | None, min_annotated: float,
             stream.write(json.dumps(stats, indent=2) + "\n")
     info(_summary(stats, what))
     if stats.get("truncated"):
-        warn(f"{stats['truncated']} of the teacher's answers were cut off at their token limit "
-             "(asked again with twice the room, or not: refused, or past the budget): what "
-             "they would have listed after the cut is missing from their records")
+        warn(f"{stats['truncated']} of the teacher's answers stayed cut off at their token "
+             "limit (asked again with twice the room, or refused that): what they would have "
+             "listed after the cut is missing from their records")
     if lost is not None:
         raise lost
     failed = stats["failed"]

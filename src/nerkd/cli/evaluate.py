@@ -72,8 +72,17 @@ def evaluate(
 
 
 def _is_one_of(path: str, *inputs: str) -> bool:
-    """Whether ``path`` names an existing file among ``inputs`` (however spelt)."""
+    """Whether ``path`` is an existing file among ``inputs`` (however spelt) or stdout
+    (``/dev/stdout``, or the file stdout is redirected to)."""
     import os
 
-    return any(name != "-" and os.path.exists(name) and os.path.exists(path)
-               and os.path.samefile(path, name) for name in inputs)
+    try:
+        here = os.stat(path)
+    except (OSError, ValueError):
+        return False
+    sources = [os.stat(name) for name in inputs if name != "-" and os.path.exists(name)]
+    try:
+        sources.append(os.fstat(1))
+    except OSError:  # no stdout
+        pass
+    return any(os.path.samestat(here, source) for source in sources)

@@ -18,9 +18,10 @@ not the full stop).
 Overlaps: spans are accepted longest first (earlier-listed first among equals); a span that
 overlaps one already accepted is dropped (reason ``overlap``).
 
-With ``repeats`` set, every further exact occurrence of an accepted entity's text that no span
-covers gets its label too (``repeat``): a writer asked to label every entity of a sentence it
-wrote lists "Kim" once in "Kim saw Kim", and the second "Kim" would teach the student O.
+With ``repeats`` set, every further exact occurrence of an accepted entity's text (as matched,
+or as the teacher wrote it) that no span covers gets its label too (``repeat``): a writer asked
+to label every entity of a sentence it wrote lists "Kim" once in "Kim saw Kim", and the second
+"Kim" would teach the student O.
 """
 
 from __future__ import annotations

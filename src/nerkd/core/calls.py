@@ -52,7 +52,7 @@ class CallStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
-    truncated: int = 0  # answers cut off at their token limit even with twice the room
+    truncated: int = 0  # answers cut off at their token limit and kept so
     stopped: str | None = None
 
 
@@ -138,8 +138,11 @@ class Caller:
             try:
                 completion, params = await self._with_retries(messages, longer), longer
                 self.stats.calls += 1
-            except (ItemFailed, BudgetReached):  # refused (past the model's context?), or
-                pass  # past the budget: the cut answer, paid for, is kept and logged
+            except ItemFailed:  # refused (past the model's context?): the cut answer it is
+                pass
+            except BudgetReached:  # this run keeps the cut answer; one with budget left
+                self.stats.truncated += 1  # asks afresh, so it is not logged
+                return completion.answer
             self.stats.truncated += completion.truncated
         self.log.put(key, self.teacher.backend, self.teacher.model,
                      {"messages": messages, "params": params}, [completion.answer],

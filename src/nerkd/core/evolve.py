@@ -255,8 +255,8 @@ class Evolver:
         metrics.seconds = round(time.perf_counter() - started, 2)
         if metrics.truncated:
             warnings.warn(f"round {metrics.round}: {metrics.truncated} of the teacher's answers "
-                          "were cut off at their token limit (even when asked again with twice "
-                          "the room): what they would have held after the cut is missing",
+                          "stayed cut off at their token limit (asked again with twice the "
+                          "room): what they would have held after the cut is missing",
                           NerkdWarning, stacklevel=2)
 
     def plot(self) -> None:

@@ -75,14 +75,36 @@ def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
     except (OSError, EOFError, zlib.error) as error:  # a truncated or corrupt .gz
         raise NerkdError(f"read failed: {error}", display_name(path)) from None
     finally:
-        if handle is not getattr(sys.stdin, "buffer", None):
-            handle.close()
+        _close(handle)
+
+
+def _close(handle: IO[bytes]) -> None:
+    """Close an input (and the file under a gzip reader), never stdin."""
+    for stream in (handle, getattr(handle, "fileobj", None)):
+        if stream is not None and stream is not getattr(sys.stdin, "buffer", None):
+            stream.close()
 
 
 def read_text(path: str | Path) -> str:
-    """A small text file (labels, a prompt, a label map) read as data files are: gzip looked
-    through, strict UTF-8 located at its line, any line ending."""
-    return "\n".join(line for _, line in read_lines(path))
+    """A small text file (labels, a prompt, a label map) as it is, read as data files are:
+    gzip looked through, a BOM dropped, strict UTF-8 with an error located at its line."""
+    if str(path) == STDIO:
+        raise NerkdError("give it as a file, not - (stdin holds the data)", str(path))
+    handle = _open_binary(path)
+    try:
+        data = handle.read()
+    except (OSError, EOFError, zlib.error) as error:
+        raise NerkdError(f"read failed: {error}", display_name(path)) from None
+    finally:
+        _close(handle)
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:  # located as a data file's would be
+        start = data.rfind(b"\n", 0, error.start) + 1
+        end = data.find(b"\n", error.start)
+        _decode(data[start : end if end >= 0 else len(data)], path,
+                data.count(b"\n", 0, error.start) + 1)
+        raise  # not reached: _decode raises
 
 
 def _split_cr(raw: bytes) -> list[bytes]:

@@ -32,7 +32,14 @@ from nerkd.core.evaluate import macro, scores
 from nerkd.core.io import read_text
 from nerkd.core.parse import ParseError, json_values
 from nerkd.core.plan import record_weight
-from nerkd.core.records import Record, index_by_id, located, require_labels, unmatched
+from nerkd.core.records import (
+    PROVENANCE,
+    Record,
+    index_by_id,
+    located,
+    require_labels,
+    unmatched,
+)
 from nerkd.core.tasks import refuse_unseen_in_dev
 
 UNANSWERED = "(none)"  # the confusion matrix's column for documents without a prediction
@@ -126,15 +133,17 @@ class ClassReading:
         named = _named_class(answer)
         if named is None:
             raise ParseError(f"no class in the answer: {answer[:80]!r}")
-        if named in self.labels:
-            return named, Counter(proposed=1, aligned_exact=1)
-        mapped = self.label_map.get(named.casefold())
-        target = self.by_case.get((mapped or named).casefold())
-        if target is not None:
-            return target, Counter(proposed=1, **{"aligned_mapped" if mapped else
-                                                   "aligned_case": 1})
-        if " " in named:  # a sentence, not a class name
-            return self._named_in(named), Counter(proposed=1, aligned_prose=1)
+        plain = named.strip("*_`").rstrip(".!").strip()  # "**Business.**" names business
+        for name in dict.fromkeys((named, plain)):  # as written first: "U.S." may be a class
+            if name in self.labels:
+                return name, Counter(proposed=1, aligned_exact=1)
+            mapped = self.label_map.get(name.casefold())
+            target = self.by_case.get((mapped or name).casefold())
+            if target is not None:
+                return target, Counter(proposed=1, **{"aligned_mapped" if mapped else
+                                                       "aligned_case": 1})
+        if " " in plain:  # a sentence, not a class name
+            return self._named_in(plain), Counter(proposed=1, aligned_prose=1)
         return None, Counter(proposed=1, dropped_label=1)
 
     def _named_in(self, sentence: str) -> str:
@@ -144,15 +153,17 @@ class ClassReading:
         unreadable."""
         names = {**{k: self.by_case.get(v.casefold()) for k, v in self.label_map.items()},
                  **{label.casefold(): label for label in self.labels}}
-        found = {name: match for name in names if names[name] and (match := re.search(
-            rf"(?<!\w){re.escape(name)}(?!\w)", sentence, re.IGNORECASE))}
-        found = {name: match for name, match in found.items()
-                 if not any(name != other and name in other for other in found)}
-        classes = {names[name] for name in found}
+        found = [(match, names[name]) for name in names if names[name]
+                 for match in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", sentence,
+                                          re.IGNORECASE)]
+        found = [(m, c) for m, c in found  # a name inside a longer one found there is not one
+                 if not any(o is not m and o.start() <= m.start() and m.end() <= o.end()
+                            and o.end() - o.start() > m.end() - m.start() for o, _ in found)]
+        classes = {c for _, c in found}
         if len(classes) != 1 or any(_NEGATION.search(sentence[max(0, m.start() - 20):m.start()])
-                                    for m in found.values()):
-            raise ParseError(f"no one class named, and not denied: {sentence[:80]!r}")
-        return classes.pop()  # type: ignore[return-value]
+                                    for m, _ in found):
+            raise ParseError(f"names no single class, or denies it: {sentence[:80]!r}")
+        return classes.pop()
 
     def agree(self, values: list[str | None], votes: int) -> tuple[str | None, float]:
         counts = Counter(v for v in values if v is not None)
@@ -192,7 +203,7 @@ def _named_class(answer: str) -> str | None:
             for key in ("label", "class", "category"):
                 if isinstance(value.get(key), str) and value[key].strip():
                     return value[key].strip()
-    bare = answer.strip().strip('"*_`').strip().rstrip(".!")  # "**Business.**": business
+    bare = answer.strip().strip('"').strip()
     return bare if bare and "\n" not in bare and len(bare) <= 60 else None
 
 
@@ -412,18 +423,27 @@ def predict_labels(records: Iterable[Record], classifier: Classifier, chunk: int
     """Classify records lazily, ``chunk`` at a time, in input order (each gets ``label``). A
     document without text gets none (a class for nothing would be a guess), as ``annotate``
     leaves it out; how many is said."""
-    iterator, empty = iter(records), 0
+    iterator, empty, classified = iter(records), 0, 0
     while batch := list(itertools.islice(iterator, chunk)):
         labels = iter(classifier.classify([r.text for r in batch if r.text.strip()]))
         for record in batch:
             if not record.text.strip():
                 empty += 1
-                yield replace(record, label=None, source=None)
+                yield _unlabelled(record)
                 continue
             labelled = record.silver(label=next(labels))
             if name:
                 labelled.meta["predicted_by"] = name
+            classified += 1
             yield labelled
+    if empty and not classified:
+        raise NerkdError(f"no document to classify: all {empty} are without text")
     if empty:
         warnings.warn(f"{empty} document{'s' if empty > 1 else ''} without text left without "
                       "a class", NerkdWarning, stacklevel=2)
+
+
+def _unlabelled(record: Record) -> Record:
+    """A record without labels or their provenance: nothing was predicted for it."""
+    return replace(record, tags=None, spans=None, label=None, source=None, written_tags=None,
+                   meta={k: v for k, v in record.meta.items() if k not in PROVENANCE})

@@ -138,22 +138,29 @@ def _check_url(url: str | None) -> None:
     quotes the password: "Invalid port: 'hunt'")."""
     import httpx
 
+    if url is None:
+        return
     try:
-        if url is not None:
-            httpx.URL(url)
+        usable = httpx.URL(url).scheme in ("http", "https")
     except (httpx.InvalidURL, TypeError, ValueError):
-        raise TeacherError(f"--base-url {_public(url)}: not a usable URL (scheme, host, port, "
-                           "path)") from None
+        usable = False
+    if not usable:
+        raise TeacherError(f"the base URL {_public(url)} is not usable: it takes http:// or "
+                           "https://, a host, an optional port and a path")
 
 
 def _public(url: str) -> str:
     """A base URL fit for messages: a user, password, query or fragment (where keys are
-    sometimes put) left out, however odd the URL (no scheme; a password holding / or #)."""
+    sometimes put) left out. An @ past the host (a password holding / or #, or a key in the
+    query) leaves only the scheme: which part is secret cannot be told."""
     scheme, separator, rest = url.partition("://")
     if not separator:
         scheme, rest = "", url
-    place = rest.rpartition("@")[2].partition("?")[0].partition("#")[0]
-    return f"{scheme}{separator}{place}"
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    host, tail = rest[:end].rpartition("@")[2], rest[end:]
+    if "@" in tail:
+        return f"{scheme}{separator}(address not shown: it holds an @)"
+    return f"{scheme}{separator}{host}{tail.partition('?')[0].partition('#')[0]}"
 
 
 def _map(error: Exception) -> Exception:
