@@ -91,7 +91,7 @@ def align_entities(
         mention = mention.strip()
         seen[mention] += 1
         found = _locate(mention, text, cursor, seen[mention], starts, ends)
-        for spelling in _other_normal_forms(mention):
+        for spelling in _other_normal_forms(mention) if found is None else []:
             found = found or _locate(spelling, text, cursor, seen[mention], starts, ends)
         if found is None and fuzzy and mention:  # a blank mention is like no other
             found = _fuzzy(mention, text, offsets)
