@@ -472,3 +472,14 @@ def test_torchrun_backend_follows_the_device_asked_for(monkeypatch):
     assert backends == ["gloo", "nccl", "nccl"]
     with pytest.raises(NerkdError, match="--device cuda:1: under torchrun each rank takes"):
         _Distributed.from_env("cuda:1")
+
+
+def test_a_window_beyond_the_models_positions_is_said(nerkd, tiny_tagger):
+    """The tiny model has 128 positions: a longer --max-length is cut to them."""
+    result = nerkd("predict", "-m", tiny_tagger, "--from", "text", "--max-length", "2000",
+                   input="Peter left Paris.\n")
+    assert result.exit_code == 0, result.stderr
+    assert "--max-length 2000 is beyond the 128 positions" in result.stderr
+    quiet = nerkd("predict", "-m", tiny_tagger, "--from", "text", "--max-length", "64",
+                  input="Peter left Paris.\n")
+    assert "beyond" not in quiet.stderr

@@ -19,6 +19,7 @@ from nerkd.cli.common import (
     nonempty,
     notice_stdin,
     progress,
+    warn,
 )
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ def predict(
     check_output(output)
     notice_stdin(input)
     model = resolve_model(model)  # a missing one fails before stdin is waited on
+    _say_if_beyond_positions(model, max_length)
     unit = "line" if head_of(model) == "sequence" else "sentence"  # a document per line
     records = nonempty(read_records(input, from_format, text_unit=unit), input, "predict")
     fmt = output_format(output, to_format)
@@ -88,6 +90,21 @@ def _predicted(records: Iterable[Record], model: str, settings: dict[str, Any],
     from nerkd.core.predict import load_tagger, predict
 
     return predict(records, load_tagger(model, **settings), name=model)
+
+
+def _say_if_beyond_positions(model: str, max_length: int | None) -> None:
+    """A window longer than the model's position embeddings is cut to them: said, since the
+    windows (and so the tags of long sentences) are not what was asked for."""
+    from pathlib import Path
+
+    from nerkd.core.student import saved_config
+
+    if max_length is None or not Path(model).is_dir():
+        return
+    positions = saved_config(model).get("max_position_embeddings")
+    if isinstance(positions, int) and max_length > positions:
+        warn(f"--max-length {max_length} is beyond the {positions} positions of {model}: "
+             f"windows of {positions} subwords are used")
 
 
 def _counted(records: Iterable[Record], bar: Progress, task: TaskID) -> Iterator[Record]:
