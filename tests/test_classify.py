@@ -84,6 +84,10 @@ def test_eval_scores_documents(nerkd, tmp_path):
     assert report["confusion"]["tech"] == {"sport": 1}
     assert "confusion" in result.stderr and "accuracy 0.7500 over 4 documents" in result.stderr
     assert (tmp_path / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+    assert "does nothing" not in result.stderr
+    strict = nerkd("eval", gold, pred, "--mode", "strict", "--examples", "3")
+    assert strict.stdout == result.stdout  # the same scores, and a word on the options
+    assert "--mode is for entities" in strict.stderr and "--examples is for" in strict.stderr
 
 
 def test_eval_by_id_counts_missing_documents_as_unanswered(nerkd, tmp_path):

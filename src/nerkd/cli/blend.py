@@ -6,7 +6,16 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from nerkd.cli.common import OutputOpt, SeedOpt, finite, flag, info, notice_stdin, warn
+from nerkd.cli.common import (
+    OutputOpt,
+    SeedOpt,
+    finite,
+    flag,
+    given_options,
+    info,
+    notice_stdin,
+    warn,
+)
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -99,7 +108,7 @@ def blend(
                                  "weight, which CoNLL cannot hold): write it to a .jsonl file")
     for path in (gold, silver):
         notice_stdin(path or "")
-    unused = [option for option in _given(context, SCHEDULE_PARAMETERS)
+    unused = [option for option in given_options(context, SCHEDULE_PARAMETERS)
               if option not in core.SCHEDULE_OPTIONS[schedule]]
     if "--custom" in unused or (schedule == "custom" and custom is None):  # exit 2
         raise typer.BadParameter("--schedule custom needs a table file (--custom), and only it "
@@ -133,16 +142,6 @@ def blend(
     if writes_plan:
         write_records(plan, output, "jsonl")
     info(stats.summary())
-
-
-def _given(context: typer.Context, names: tuple[str, ...]) -> list[str]:
-    """The options among ``names`` set on the command line (a default repeated counts)."""
-    given = []
-    for name in names:
-        source = context.get_parameter_source(name)
-        if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
-            given.append(f"--{name.replace('_', '-')}")
-    return given
 
 
 def epoch_table(stats: BlendStats) -> RenderableType:

@@ -260,3 +260,12 @@ def quiet_broken_pipe() -> typer.Exit:
         pass  # stdout is not a real file (tests)
     return typer.Exit(0)
 
+
+def given_options(context: typer.Context, names: tuple[str, ...]) -> list[str]:
+    """The options among ``names`` set on the command line (a default repeated counts)."""
+    given = []
+    for name in names:
+        source = context.get_parameter_source(name)
+        if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
+            given.append(f"--{name.replace('_', '-')}")
+    return given

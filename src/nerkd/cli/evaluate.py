@@ -12,7 +12,9 @@ from nerkd.cli.common import (
     empty_input,
     flag,
     for_a_person,
+    given_options,
     notice_stdin,
+    warn,
     write_json,
 )
 
@@ -28,6 +30,7 @@ ModeOpt = Annotated[
 
 
 def evaluate(
+    context: typer.Context,
     gold: Annotated[str, typer.Argument(help="Gold records (file or -).")],
     pred: Annotated[str, typer.Argument(help="Predicted records, same sentences in the same order.")],
     mode: ModeOpt = "conlleval",
@@ -62,6 +65,9 @@ def evaluate(
     if not gold_records:  # scores of nothing are zeros that look like a result
         raise empty_input(display_name(gold), "evaluate")
     kind = kit(task_of(gold_records))
+    if kind.name == "classify":
+        for option in given_options(context, ("mode", "examples")):
+            warn(f"{option} is for entities: it does nothing for documents with a class")
     report = kind.evaluate(gold_records, read_records(pred, pred_format), (gold, pred), by_id,
                            mode, examples)
     write_json(report)
