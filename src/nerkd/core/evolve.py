@@ -120,7 +120,7 @@ class RoundMetrics:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
-    truncated: int = 0  # answers cut off at their token limit even with twice the room
+    truncated: int = 0  # answers that stayed cut off at their token limit (core.calls)
     seconds: float = 0.0
 
 
